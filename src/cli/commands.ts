@@ -1,0 +1,72 @@
+// The operator commands. Each is a client of the admin API, prints for a person or --json for a script.
+import type { AdminClient } from "./admin-client.ts";
+import { CliError } from "./admin-client.ts";
+import { printJson, printTable } from "./output.ts";
+
+export interface CommandInput {
+  positionals: string[];
+  values: Record<string, string | boolean | string[] | undefined>;
+  client: AdminClient;
+}
+
+const json = (input: CommandInput) => input.values.json === true;
+
+function required(input: CommandInput, name: string): string {
+  const value = input.values[name];
+  if (typeof value !== "string" || value === "") throw new CliError(`--${name} is required`, 2);
+  return value;
+}
+
+interface IssuedToken { connection: { id: string; account_id: string; name: string }; scimBaseUrl: string; token: string; tokenPrefix: string }
+
+function printIssued(input: CommandInput, issued: IssuedToken, heading: string): void {
+  if (json(input)) return printJson(issued);
+  process.stdout.write(`${heading}\n  connection:    ${issued.connection.id}\n  SCIM base URL: ${issued.scimBaseUrl}\n  SCIM token:    ${issued.token}\n` +
+    `The token is shown once: paste it into Okta (API Token) or Entra (Secret Token) now.\n`);
+}
+
+export const commands: Record<string, (input: CommandInput) => Promise<void>> = {
+  async "account create"(input) {
+    const slug = input.positionals[0];
+    if (!slug) throw new CliError("usage: idsync account create <slug> --domain <d>… [--owner <email>] [--name <name>]", 2);
+    const { account } = await input.client.request<{ account: Record<string, unknown> }>("POST", "/accounts", {
+      slug, domains: (input.values.domain as string[] | undefined) ?? [], ownerEmail: input.values.owner, name: input.values.name,
+    });
+    if (json(input)) return printJson(account);
+    process.stdout.write(`account ${account.slug} created (${(account.domains as string[]).join(", ") || "no domains"})\n`);
+  },
+
+  async "account list"(input) {
+    const { accounts } = await input.client.request<{ accounts: Array<Record<string, unknown>> }>("GET", "/accounts");
+    if (json(input)) return printJson(accounts);
+    printTable(accounts, ["slug", "name", "owner_email", "domains"]);
+  },
+
+  async "connection create"(input) {
+    const account = required(input, "account");
+    const kind = (input.values.kind as string | undefined) ?? "scim";
+    const issued = await input.client.request<IssuedToken>("POST", `/accounts/${encodeURIComponent(account)}/connections`, { kind, name: input.values.name });
+    printIssued(input, issued, `SCIM connection created for ${account}.`);
+  },
+
+  async "connection list"(input) {
+    const account = required(input, "account");
+    const { connections } = await input.client.request<{ connections: Array<Record<string, unknown>> }>("GET", `/accounts/${encodeURIComponent(account)}/connections`);
+    if (json(input)) return printJson(connections);
+    printTable(connections, ["id", "kind", "name", "status", "created_at"]);
+  },
+
+  async "token rotate"(input) {
+    const connection = required(input, "connection");
+    const grace = input.values["grace-minutes"] === undefined ? undefined : Number(input.values["grace-minutes"]);
+    const issued = await input.client.request<IssuedToken>("POST", `/connections/${encodeURIComponent(connection)}/tokens/rotate`, { graceMinutes: grace });
+    printIssued(input, issued, `New SCIM token issued; the previous ones stop working in ${grace ?? 60} minutes.`);
+  },
+
+  async "token revoke"(input) {
+    const connection = required(input, "connection");
+    const result = await input.client.request<{ revoked: number }>("POST", `/connections/${encodeURIComponent(connection)}/tokens/revoke`);
+    if (json(input)) return printJson(result);
+    process.stdout.write(`${result.revoked} token(s) revoked; this connection's IdP can no longer provision until a new token is issued\n`);
+  },
+};

@@ -1,0 +1,81 @@
+// `idsync <command>`: serve and migrate run here; everything else asks the running server.
+import { parseArgs } from "node:util";
+import { loadSettings, ConfigError } from "../config/settings.ts";
+import { createLogger } from "../log/logger.ts";
+import { openDatabase } from "../db/database.ts";
+import { migrateToLatest } from "../db/migrations.ts";
+import { startServer } from "../http/server.ts";
+import { AdminClient, CliError } from "./admin-client.ts";
+import { commands } from "./commands.ts";
+
+const USAGE = `usage: idsync <command> [options]
+
+  serve                                   run the SCIM endpoint and admin API (PORT, default 8080)
+  migrate                                 bring the database schema up to date
+  account create <slug> --domain <d>… [--owner <email>] [--name <name>]
+  account list
+  connection create --account <slug> --kind scim [--name <name>]
+                                          prints the SCIM base URL and token, once
+  connection list --account <slug>
+  token rotate --connection <id> [--grace-minutes <n>]   (default 60: old tokens keep working that long)
+  token revoke --connection <id>
+
+Every operator command takes --json. They reach the server at IDSYNC_URL (default http://127.0.0.1:8080)
+with IDSYNC_ADMIN_TOKEN. The database is PostgreSQL when DATABASE_URL is set, else embedded in IDSYNC_DATA_DIR (./data).`;
+
+const OPTIONS = {
+  json: { type: "boolean" },
+  help: { type: "boolean", short: "h" },
+  domain: { type: "string", multiple: true },
+  owner: { type: "string" },
+  name: { type: "string" },
+  account: { type: "string" },
+  kind: { type: "string" },
+  connection: { type: "string" },
+  "grace-minutes": { type: "string" },
+} as const;
+
+async function serve(): Promise<void> {
+  const settings = loadSettings();
+  const log = createLogger(settings.logLevel);
+  const server = await startServer(settings, log);
+  const stop = (signal: string) => {
+    log.info({ signal }, "shutting down");
+    server.close().then(() => process.exit(0), (error) => {
+      log.error({ err: error }, "shutdown failed");
+      process.exit(1);
+    });
+  };
+  process.once("SIGTERM", () => stop("SIGTERM"));
+  process.once("SIGINT", () => stop("SIGINT"));
+}
+
+async function migrate(): Promise<void> {
+  const settings = loadSettings();
+  const database = await openDatabase({ databaseUrl: settings.databaseUrl, dataDir: settings.dataDir });
+  try {
+    const ran = await migrateToLatest(database.knex);
+    process.stdout.write(ran.length ? `applied ${ran.join(", ")} to ${database.description}\n` : `${database.description} is up to date\n`);
+  } finally {
+    await database.close();
+  }
+}
+
+async function main(argv: string[]): Promise<void> {
+  const { values, positionals } = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true });
+  const [first, second, ...rest] = positionals;
+  if (values.help || !first) return void process.stdout.write(`${USAGE}\n`);
+  if (first === "serve") return serve();
+  if (first === "migrate") return migrate();
+  const command = commands[`${first} ${second ?? ""}`.trim()];
+  if (!command) throw new CliError(`unknown command "${[first, second].filter(Boolean).join(" ")}"\n\n${USAGE}`, 2);
+  const settings = loadSettings();
+  await command({ positionals: rest, values: values as never, client: new AdminClient(settings.serverUrl, settings.adminToken) });
+}
+
+main(process.argv.slice(2)).catch((error: unknown) => {
+  const known = error instanceof CliError || error instanceof ConfigError || (error as { code?: string }).code?.startsWith("ERR_PARSE_ARGS");
+  process.stderr.write(`idsync: ${(error as Error).message}\n`);
+  if (!known) process.stderr.write(`${(error as Error).stack}\n`);
+  process.exit(error instanceof CliError ? error.exitCode : known ? 2 : 1);
+});

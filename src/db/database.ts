@@ -1,0 +1,58 @@
+// The database factory: DATABASE_URL → PostgreSQL through a pg pool; otherwise the embedded PGlite
+// in the data directory, with its guards (one process per directory, yielding, orderly close).
+import path from "node:path";
+import knexFactory, { type Knex } from "knex";
+import { lockDataDir } from "./data-dir-lock.ts";
+import { openPglite } from "./embedded-pglite.ts";
+
+export type DatabaseKind = "postgres" | "pglite";
+
+/** An open database. `close()` must be awaited before exit: an unclosed PGlite keeps the process alive. */
+export interface Database {
+  readonly kind: DatabaseKind;
+  readonly knex: Knex;
+  /** Where the data lives, for messages (no credentials). */
+  readonly description: string;
+  close(): Promise<void>;
+}
+
+export function postgresKnex(url: string, searchPath?: string): Knex {
+  return knexFactory({
+    client: "pg",
+    connection: url,
+    searchPath: searchPath ? [searchPath] : undefined,
+    pool: { min: 0, max: 10 },
+  });
+}
+
+function describePostgres(url: string): string {
+  const parsed = new URL(url);
+  return `PostgreSQL at ${parsed.hostname}:${parsed.port || 5432}${parsed.pathname}`;
+}
+
+export async function openDatabase(options: { databaseUrl?: string; dataDir: string }): Promise<Database> {
+  if (options.databaseUrl) {
+    const knex = postgresKnex(options.databaseUrl);
+    return { kind: "postgres", knex, description: describePostgres(options.databaseUrl), close: () => knex.destroy() };
+  }
+  const dataDir = path.join(options.dataDir, "pglite");
+  const unlock = lockDataDir(dataDir);
+  try {
+    const embedded = await openPglite({ dataDir });
+    return {
+      kind: "pglite",
+      knex: embedded.knex,
+      description: `embedded PGlite in ${dataDir}`,
+      async close() {
+        try {
+          await embedded.close();
+        } finally {
+          unlock();
+        }
+      },
+    };
+  } catch (error) {
+    unlock();
+    throw error;
+  }
+}

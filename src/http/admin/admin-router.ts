@@ -1,0 +1,95 @@
+// The admin API (/admin/v1): what operators and the CLI use. Bearer admin tokens, JSON in and out.
+import express, { type NextFunction, type Request, type Response } from "express";
+import type { Knex } from "knex";
+import type { Logger } from "../../log/logger.ts";
+import { bearerToken } from "../../accounts/secret-token.ts";
+import { verifyAdminToken, type AdminPrincipal } from "../../accounts/admin-tokens.ts";
+import { createAccount, findAccount, listAccounts } from "../../accounts/accounts.ts";
+import { createScimConnection, listConnections, revokeScimTokens, rotateScimToken } from "../../accounts/connections.ts";
+import { BadRequestError, problemStatus, sendProblem } from "../problem.ts";
+import { SCIM_PATH } from "../../sources/scim/scim-router.ts";
+
+export const ADMIN_PATH = "/admin/v1";
+
+type AdminRequest = Request & { admin?: AdminPrincipal };
+
+function stringList(value: unknown, name: string): string[] {
+  if (value === undefined) return [];
+  if (!Array.isArray(value) || value.some((v) => typeof v !== "string")) throw new BadRequestError(`${name} must be an array of strings`);
+  return value;
+}
+
+function optionalString(value: unknown, name: string): string | undefined {
+  if (value === undefined || value === null) return undefined;
+  if (typeof value !== "string") throw new BadRequestError(`${name} must be a string`);
+  return value;
+}
+
+const actorOf = (req: AdminRequest) => `operator:${req.admin!.name}`;
+
+export function createAdminRouter(options: { db: Knex; log: Logger; publicUrl: string }): express.Router {
+  const { db } = options;
+  const router = express.Router();
+  const scimBaseUrl = `${options.publicUrl}${SCIM_PATH}`;
+
+  router.use(async (req: AdminRequest, res, next) => {
+    const token = bearerToken(req.get("authorization"));
+    try {
+      req.admin = token ? await verifyAdminToken(db, token) : undefined;
+    } catch (error) {
+      return next(error);
+    }
+    if (!req.admin) {
+      res.setHeader("WWW-Authenticate", `Bearer realm="idsync admin"`);
+      return sendProblem(res, 401, "Unauthorized", "An admin token is required (Authorization: Bearer <IDSYNC_ADMIN_TOKEN>)");
+    }
+    next();
+  });
+  router.use(express.json({ limit: "1mb" }));
+
+  router.get("/accounts", async (_req, res) => {
+    res.json({ accounts: await listAccounts(db) });
+  });
+
+  router.post("/accounts", async (req: AdminRequest, res) => {
+    const body = req.body ?? {};
+    const slug = optionalString(body.slug, "slug");
+    if (!slug) throw new BadRequestError("slug is required");
+    const account = await createAccount(db, {
+      slug, name: optionalString(body.name, "name"), domains: stringList(body.domains, "domains"), ownerEmail: optionalString(body.ownerEmail, "ownerEmail"),
+    }, actorOf(req));
+    res.status(201).json({ account });
+  });
+
+  router.get("/accounts/:slug/connections", async (req, res) => {
+    const account = await findAccount(db, String(req.params.slug));
+    res.json({ connections: await listConnections(db, account.id) });
+  });
+
+  router.post("/accounts/:slug/connections", async (req: AdminRequest, res) => {
+    const kind = optionalString(req.body?.kind, "kind") ?? "scim";
+    if (kind !== "scim") throw new BadRequestError(`connections of kind "${kind}" are not supported yet; use "scim"`);
+    const issued = await createScimConnection(db, String(req.params.slug), optionalString(req.body?.name, "name"), actorOf(req));
+    res.status(201).json({ connection: issued.connection, scimBaseUrl, token: issued.token, tokenPrefix: issued.tokenPrefix });
+  });
+
+  router.post("/connections/:id/tokens/rotate", async (req: AdminRequest, res) => {
+    const grace = req.body?.graceMinutes ?? 60;
+    if (!Number.isInteger(grace) || grace < 0 || grace > 60 * 24 * 30) throw new BadRequestError("graceMinutes must be a whole number from 0 to 43200");
+    const issued = await rotateScimToken(db, String(req.params.id), grace, actorOf(req));
+    res.status(201).json({ connection: issued.connection, scimBaseUrl, token: issued.token, tokenPrefix: issued.tokenPrefix, previousTokensExpireInMinutes: grace });
+  });
+
+  router.post("/connections/:id/tokens/revoke", async (req: AdminRequest, res) => {
+    res.json({ revoked: await revokeScimTokens(db, String(req.params.id), actorOf(req)) });
+  });
+
+  router.use((_req, res) => sendProblem(res, 404, "Not Found", "No such admin endpoint"));
+  router.use((error: unknown, _req: Request, res: Response, _next: NextFunction) => {
+    const known = problemStatus(error);
+    if (known) return sendProblem(res, known.status, known.title, (error as Error).message);
+    options.log.error({ err: error }, "admin request failed");
+    sendProblem(res, 500, "Internal Server Error", "The request failed; see the server log");
+  });
+  return router;
+}

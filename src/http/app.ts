@@ -1,0 +1,56 @@
+// The HTTP application: health, SCIM at /scim/v2, the admin API at /admin/v1.
+import { randomUUID } from "node:crypto";
+import express from "express";
+import { pinoHttp } from "pino-http";
+import type { Knex } from "knex";
+import type { Logger } from "../log/logger.ts";
+import type { Settings } from "../config/settings.ts";
+import { pendingMigrations } from "../db/migrations.ts";
+import { createScimRouter, SCIM_PATH } from "../sources/scim/scim-router.ts";
+import { ADMIN_PATH, createAdminRouter } from "./admin/admin-router.ts";
+
+export interface AppOptions {
+  db: Knex;
+  log: Logger;
+  settings: Pick<Settings, "scimBodyLimitBytes" | "scimMaxPageSize" | "scimRateLimit">;
+  publicUrl: string;
+}
+
+export function createApp({ db, log, settings, publicUrl }: AppOptions): express.Express {
+  const app = express();
+  app.disable("x-powered-by");
+  app.set("etag", false);
+  app.use(pinoHttp({
+    logger: log,
+    genReqId: (req, res) => {
+      const id = (typeof req.headers["x-request-id"] === "string" && req.headers["x-request-id"].slice(0, 128)) || randomUUID();
+      res.setHeader("X-Request-Id", id);
+      return id;
+    },
+    customLogLevel: (_req, res, error) => (error || res.statusCode >= 500 ? "error" : "info"),
+  }));
+
+  app.get("/healthz", (_req, res) => {
+    res.json({ status: "ok" });
+  });
+  app.get("/readyz", async (_req, res) => {
+    try {
+      const pending = await pendingMigrations(db);
+      if (pending.length > 0) return res.status(503).json({ status: "migrations pending", pending });
+      res.json({ status: "ready" });
+    } catch (error) {
+      log.warn({ err: error }, "readiness check failed");
+      res.status(503).json({ status: "database unreachable" });
+    }
+  });
+
+  app.use(SCIM_PATH, createScimRouter({
+    db, log, publicUrl, bodyLimitBytes: settings.scimBodyLimitBytes, maxPageSize: settings.scimMaxPageSize,
+    rateLimit: settings.scimRateLimit,
+  }));
+  app.use(ADMIN_PATH, createAdminRouter({ db, log, publicUrl }));
+  app.use((_req, res) => {
+    res.status(404).json({ status: 404, detail: "Not found. SCIM is served at /scim/v2, the admin API at /admin/v1." });
+  });
+  return app;
+}

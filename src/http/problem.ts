@@ -1,0 +1,23 @@
+// Admin API errors as RFC 9457 problem details; domain errors map to statuses in one table.
+import type { Response } from "express";
+import { AccountNotFoundError, InvalidAccountInputError } from "../accounts/accounts.ts";
+import { ConnectionNotFoundError } from "../accounts/connections.ts";
+
+export class BadRequestError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "BadRequestError";
+  }
+}
+
+export function sendProblem(res: Response, status: number, title: string, detail: string): void {
+  res.status(status).type("application/problem+json").send({ type: "about:blank", title, status, detail });
+}
+
+/** A known domain error's status, or undefined for an unexpected one. */
+export function problemStatus(error: unknown): { status: number; title: string } | undefined {
+  if (error instanceof AccountNotFoundError || error instanceof ConnectionNotFoundError) return { status: 404, title: "Not Found" };
+  if (error instanceof InvalidAccountInputError || error instanceof BadRequestError) return { status: 400, title: "Bad Request" };
+  if ((error as { type?: string })?.type === "entity.parse.failed") return { status: 400, title: "Bad Request" };
+  return undefined;
+}

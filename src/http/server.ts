@@ -1,0 +1,74 @@
+// `idsync serve`: open the database, migrate, make sure an operator can get in, listen, and on
+// SIGTERM/SIGINT stop accepting, finish in-flight requests and close the database.
+import http from "node:http";
+import { once } from "node:events";
+import type { AddressInfo } from "node:net";
+import type { Settings } from "../config/settings.ts";
+import type { Logger } from "../log/logger.ts";
+import { openDatabase, type Database } from "../db/database.ts";
+import { migrateToLatest } from "../db/migrations.ts";
+import { createAdminToken, ensureAdminToken, hasAdminTokens } from "../accounts/admin-tokens.ts";
+import { createAccount, listAccounts } from "../accounts/accounts.ts";
+import { createScimConnection } from "../accounts/connections.ts";
+import { createApp } from "./app.ts";
+import { SCIM_PATH } from "../sources/scim/scim-router.ts";
+
+export interface RunningServer {
+  readonly url: string;
+  readonly database: Database;
+  close(): Promise<void>;
+}
+
+/** Printed once, to the terminal that started the server, never to the log. */
+type Announce = (text: string) => void;
+
+async function ensureOperatorAccess(database: Database, settings: Settings, announce: Announce): Promise<void> {
+  if (settings.adminToken) return ensureAdminToken(database.knex, settings.adminToken, "IDSYNC_ADMIN_TOKEN");
+  if (await hasAdminTokens(database.knex)) return;
+  const token = await createAdminToken(database.knex, "initial");
+  announce(`Admin token (shown once; the CLI reads it from IDSYNC_ADMIN_TOKEN):\n  export IDSYNC_ADMIN_TOKEN=${token}`);
+}
+
+async function createDemoAccount(database: Database, publicUrl: string, announce: Announce): Promise<void> {
+  if ((await listAccounts(database.knex)).length > 0) return;
+  await createAccount(database.knex, { slug: "demo", name: "Demo", domains: ["demo.example.com", "staging.demo.example.com"], ownerEmail: "owner@demo.example.com" }, "system:demo");
+  const issued = await createScimConnection(database.knex, "demo", "Demo SCIM", "system:demo");
+  announce([
+    `Demo account "demo" created. Point Okta, Entra or curl at it:`,
+    `  SCIM base URL: ${publicUrl}${SCIM_PATH}`,
+    `  SCIM token:    ${issued.token}`,
+    `  curl -H "Authorization: Bearer ${issued.token}" ${publicUrl}${SCIM_PATH}/Users`,
+  ].join("\n"));
+}
+
+export async function startServer(settings: Settings, log: Logger, announce: Announce = (t) => process.stdout.write(`${t}\n`)): Promise<RunningServer> {
+  const database = await openDatabase({ databaseUrl: settings.databaseUrl, dataDir: settings.dataDir });
+  try {
+    const ran = await migrateToLatest(database.knex);
+    if (ran.length > 0) log.info({ migrations: ran }, "database migrated");
+    await ensureOperatorAccess(database, settings, announce);
+    const server = http.createServer({ keepAliveTimeout: 65_000 });
+    server.listen(settings.port, settings.host);
+    await once(server, "listening");
+    const port = (server.address() as AddressInfo).port;
+    const publicUrl = settings.publicUrl ?? `http://127.0.0.1:${port}`;
+    server.on("request", createApp({ db: database.knex, log, settings, publicUrl }));
+    if (settings.demoAccount && database.kind === "pglite") await createDemoAccount(database, publicUrl, announce);
+    log.info({ url: publicUrl, database: database.description }, "idsync listening");
+
+    let closing: Promise<void> | undefined;
+    return {
+      url: publicUrl,
+      database,
+      close: () => (closing ??= (async () => {
+        const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+        server.closeIdleConnections();
+        await closed;
+        await database.close();
+      })()),
+    };
+  } catch (error) {
+    await database.close();
+    throw error;
+  }
+}

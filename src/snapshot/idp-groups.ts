@@ -1,0 +1,182 @@
+// The snapshot's groups. Members live in idp_group_members and change incrementally: the cost of a
+// membership change depends on the members named, never on the size of the group.
+import { randomUUID } from "node:crypto";
+import { runSql } from "../db/run-sql.ts";
+import { listPage, type ConnectionScope, type Executor, type ListQuery } from "./connection-scope.ts";
+
+export interface IdpGroupFields {
+  readonly externalId: string | null;
+  readonly displayName: string;
+  readonly email?: string | null;
+  /** The resource as sent, without members. */
+  readonly resource: Record<string, unknown>;
+}
+
+export interface IdpGroupRow {
+  id: string;
+  connection_id: string;
+  account_id: string;
+  source_id: string;
+  external_id: string | null;
+  display_name: string;
+  email: string | null;
+  resource: Record<string, unknown>;
+  version: number;
+  created_at: Date;
+  updated_at: Date;
+}
+
+/** A member reference as a client sends it. */
+export interface MemberReference {
+  readonly value: string;
+  readonly display?: string | null;
+}
+
+export interface GroupMemberRow {
+  member_id: string;
+  member_type: "User" | "Group";
+  display: string | null;
+}
+
+const COLUMNS = "g.id, g.connection_id, g.account_id, g.source_id, g.external_id, g.display_name, g.email, g.resource, g.version, g.created_at, g.updated_at";
+const RETURNING = COLUMNS.replaceAll("g.", "");
+
+export async function insertIdpGroup(db: Executor, scope: ConnectionScope, fields: IdpGroupFields, sourceId?: string): Promise<IdpGroupRow> {
+  const id = randomUUID();
+  const result = await runSql(db, 
+    `insert into idp_groups (id, connection_id, account_id, source_id, external_id, display_name, email, resource)
+     values (?, ?, ?, ?, ?, ?, ?, ?::jsonb) returning ${RETURNING}`,
+    [id, scope.connectionId, scope.accountId, sourceId ?? id, fields.externalId, fields.displayName, fields.email ?? null,
+      JSON.stringify(fields.resource)],
+  );
+  return result.rows[0];
+}
+
+export async function replaceIdpGroup(db: Executor, scope: ConnectionScope, id: string, fields: IdpGroupFields): Promise<IdpGroupRow | undefined> {
+  const result = await runSql(db, 
+    `update idp_groups set external_id = ?, display_name = ?, email = ?, resource = ?::jsonb, version = version + 1, updated_at = now()
+     where id = ? and connection_id = ? and deleted_at is null returning ${RETURNING}`,
+    [fields.externalId, fields.displayName, fields.email ?? null, JSON.stringify(fields.resource), id, scope.connectionId],
+  );
+  return result.rows[0];
+}
+
+/** Sets some attributes of a live group (only those given). */
+export async function updateIdpGroupAttributes(
+  db: Executor, scope: ConnectionScope, id: string, changes: { displayName?: string; externalId?: string | null },
+): Promise<void> {
+  const sets: string[] = [];
+  const bindings: unknown[] = [];
+  if (changes.displayName !== undefined) {
+    sets.push("display_name = ?", `resource = jsonb_set(resource, '{displayName}', to_jsonb(?::text))`);
+    bindings.push(changes.displayName, changes.displayName);
+  }
+  if (changes.externalId !== undefined) {
+    sets.push("external_id = ?", changes.externalId === null ? "resource = resource - 'externalId'" : `resource = jsonb_set(resource, '{externalId}', to_jsonb(?::text))`);
+    bindings.push(changes.externalId, ...(changes.externalId === null ? [] : [changes.externalId]));
+  }
+  if (sets.length === 0) return;
+  await runSql(db, `update idp_groups set ${sets.join(", ")} where id = ? and connection_id = ?`, [...bindings, id, scope.connectionId]);
+}
+
+export async function findIdpGroup(db: Executor, scope: ConnectionScope, id: string): Promise<IdpGroupRow | undefined> {
+  const result = await runSql(db, `select ${COLUMNS} from idp_groups g where g.id = ? and g.connection_id = ? and g.deleted_at is null`, [id, scope.connectionId]);
+  return result.rows[0];
+}
+
+/**
+ * Bumps a live group's version and takes its row lock for the rest of the transaction, so concurrent
+ * membership changes to one group apply one after another (no lost update); undefined when absent.
+ */
+export async function lockIdpGroup(trx: Executor, scope: ConnectionScope, id: string): Promise<IdpGroupRow | undefined> {
+  const result = await runSql(trx, 
+    `update idp_groups set version = version + 1, updated_at = now() where id = ? and connection_id = ? and deleted_at is null returning ${RETURNING}`,
+    [id, scope.connectionId],
+  );
+  return result.rows[0];
+}
+
+export function listIdpGroups(db: Executor, scope: ConnectionScope, query: ListQuery): Promise<{ rows: IdpGroupRow[]; total: number }> {
+  return listPage<IdpGroupRow>(db, "idp_groups", "g", COLUMNS, scope, query);
+}
+
+export async function tombstoneIdpGroup(db: Executor, scope: ConnectionScope, id: string): Promise<boolean> {
+  const result = await runSql(db, 
+    `update idp_groups set deleted_at = now(), updated_at = now(), version = version + 1
+     where id = ? and connection_id = ? and deleted_at is null returning id`,
+    [id, scope.connectionId],
+  );
+  if (result.rows.length === 0) return false;
+  await runSql(db, `delete from idp_group_members where group_id = ?`, [id]);
+  await runSql(db, 
+    `delete from idp_group_members m using idp_groups g where m.member_id = ? and g.id = m.group_id and g.connection_id = ?`,
+    [id, scope.connectionId],
+  );
+  return true;
+}
+
+/** Direct members of several groups at once, grouped by group id. */
+export async function listGroupMembers(db: Executor, groupIds: readonly string[]): Promise<Map<string, GroupMemberRow[]>> {
+  const byGroup = new Map<string, GroupMemberRow[]>(groupIds.map((id) => [id, []]));
+  if (groupIds.length === 0) return byGroup;
+  const result = await runSql(db, 
+    `select group_id, member_id, member_type, display from idp_group_members where group_id = any(?::uuid[]) order by group_id, created_at, member_id`,
+    [groupIds],
+  );
+  for (const row of result.rows as Array<GroupMemberRow & { group_id: string }>) {
+    byGroup.get(row.group_id)!.push({ member_id: row.member_id, member_type: row.member_type, display: row.display });
+  }
+  return byGroup;
+}
+
+/** Ids (valid UUIDs) that name no live user or group of this connection. */
+export async function findUnknownMembers(db: Executor, scope: ConnectionScope, ids: readonly string[]): Promise<string[]> {
+  if (ids.length === 0) return [];
+  const result = await runSql(db, 
+    `select r.id from unnest(?::uuid[]) as r(id)
+     where not exists (select 1 from idp_users u where u.id = r.id and u.connection_id = ? and u.deleted_at is null)
+       and not exists (select 1 from idp_groups g where g.id = r.id and g.connection_id = ? and g.deleted_at is null)`,
+    [ids, scope.connectionId, scope.connectionId],
+  );
+  return result.rows.map((r: { id: string }) => r.id);
+}
+
+/** Adds members (an already present member is left as is); returns how many were new. */
+export async function addGroupMembers(db: Executor, scope: ConnectionScope, groupId: string, members: readonly MemberReference[]): Promise<number> {
+  if (members.length === 0) return 0;
+  const result = await runSql(db, 
+    `with requested as (select distinct on (value) value, display from jsonb_to_recordset(?::jsonb) as m(value uuid, display text)),
+     found as (
+       select r.value, r.display, 'User' as member_type from requested r
+         join idp_users u on u.id = r.value and u.connection_id = ? and u.deleted_at is null
+       union all
+       select r.value, r.display, 'Group' from requested r
+         join idp_groups g on g.id = r.value and g.connection_id = ? and g.deleted_at is null
+     )
+     insert into idp_group_members (group_id, member_id, member_type, display)
+     select ?, value, member_type, display from found
+     on conflict (group_id, member_id) do nothing`,
+    [JSON.stringify(members.map((m) => ({ value: m.value, display: m.display ?? null }))), scope.connectionId, scope.connectionId, groupId],
+  );
+  return result.rowCount;
+}
+
+export async function removeGroupMembers(db: Executor, groupId: string, memberIds: readonly string[]): Promise<number> {
+  if (memberIds.length === 0) return 0;
+  const result = await runSql(db, `delete from idp_group_members where group_id = ? and member_id = any(?::uuid[])`, [groupId, memberIds]);
+  return result.rowCount;
+}
+
+export async function removeAllGroupMembers(db: Executor, groupId: string): Promise<number> {
+  const result = await runSql(db, `delete from idp_group_members where group_id = ?`, [groupId]);
+  return result.rowCount;
+}
+
+/** Makes the member list exactly `members`: removes the others, adds the new ones. */
+export async function replaceGroupMembers(db: Executor, scope: ConnectionScope, groupId: string, members: readonly MemberReference[]): Promise<void> {
+  await runSql(db, 
+    `delete from idp_group_members where group_id = ? and not (member_id = any(?::uuid[]))`,
+    [groupId, members.map((m) => m.value)],
+  );
+  await addGroupMembers(db, scope, groupId, members);
+}

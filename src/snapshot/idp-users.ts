@@ -1,0 +1,85 @@
+// The snapshot's users: what an IdP said about each person, keyed on its immutable id.
+import { randomUUID } from "node:crypto";
+import { runSql } from "../db/run-sql.ts";
+import { listPage, type ConnectionScope, type Executor, type ListQuery } from "./connection-scope.ts";
+
+/** The indexed facts of a user plus the whole resource as the IdP sent it. */
+export interface IdpUserFields {
+  readonly externalId: string | null;
+  readonly userName: string;
+  readonly displayName: string | null;
+  readonly email: string | null;
+  readonly active: boolean;
+  readonly resource: Record<string, unknown>;
+}
+
+export interface IdpUserRow {
+  id: string;
+  connection_id: string;
+  account_id: string;
+  source_id: string;
+  external_id: string | null;
+  user_name: string;
+  display_name: string | null;
+  email: string | null;
+  active: boolean;
+  resource: Record<string, unknown>;
+  version: number;
+  created_at: Date;
+  updated_at: Date;
+}
+
+const COLUMNS = "u.id, u.connection_id, u.account_id, u.source_id, u.external_id, u.user_name, u.display_name, u.email, u.active, u.resource, u.version, u.created_at, u.updated_at";
+const RETURNING = COLUMNS.replaceAll("u.", "");
+
+/** Inserts a user; `sourceId` defaults to the new id (SCIM, where our id is the one the IdP keeps). */
+export async function insertIdpUser(db: Executor, scope: ConnectionScope, fields: IdpUserFields, sourceId?: string): Promise<IdpUserRow> {
+  const id = randomUUID();
+  const result = await runSql(db, 
+    `insert into idp_users (id, connection_id, account_id, source_id, external_id, user_name, display_name, email, active, resource)
+     values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?::jsonb) returning ${RETURNING}`,
+    [id, scope.connectionId, scope.accountId, sourceId ?? id, fields.externalId, fields.userName, fields.displayName,
+      fields.email, fields.active, JSON.stringify(fields.resource)],
+  );
+  return result.rows[0];
+}
+
+/** Replaces a live user's fields; undefined when no such user exists in this connection. */
+export async function replaceIdpUser(db: Executor, scope: ConnectionScope, id: string, fields: IdpUserFields): Promise<IdpUserRow | undefined> {
+  const result = await runSql(db, 
+    `update idp_users set external_id = ?, user_name = ?, display_name = ?, email = ?, active = ?, resource = ?::jsonb,
+       version = version + 1, updated_at = now()
+     where id = ? and connection_id = ? and deleted_at is null returning ${RETURNING}`,
+    [fields.externalId, fields.userName, fields.displayName, fields.email, fields.active, JSON.stringify(fields.resource),
+      id, scope.connectionId],
+  );
+  return result.rows[0];
+}
+
+/** A live user by id; `lock` takes a row lock until the transaction ends (serialises PATCHes). */
+export async function findIdpUser(db: Executor, scope: ConnectionScope, id: string, lock = false): Promise<IdpUserRow | undefined> {
+  const result = await runSql(db, 
+    `select ${COLUMNS} from idp_users u where u.id = ? and u.connection_id = ? and u.deleted_at is null${lock ? " for update" : ""}`,
+    [id, scope.connectionId],
+  );
+  return result.rows[0];
+}
+
+export function listIdpUsers(db: Executor, scope: ConnectionScope, query: ListQuery): Promise<{ rows: IdpUserRow[]; total: number }> {
+  return listPage<IdpUserRow>(db, "idp_users", "u", COLUMNS, scope, query);
+}
+
+/** Deletes a user, leaving a tombstone (the reconciler must see "deleted"), and drops its group memberships. */
+export async function tombstoneIdpUser(db: Executor, scope: ConnectionScope, id: string): Promise<boolean> {
+  const result = await runSql(db, 
+    `update idp_users set deleted_at = now(), updated_at = now(), version = version + 1
+     where id = ? and connection_id = ? and deleted_at is null returning id`,
+    [id, scope.connectionId],
+  );
+  if (result.rows.length === 0) return false;
+  await runSql(db, 
+    `delete from idp_group_members m using idp_groups g where m.member_id = ? and g.id = m.group_id and g.connection_id = ?`,
+    [id, scope.connectionId],
+  );
+  return true;
+}

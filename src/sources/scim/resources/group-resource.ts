@@ -1,0 +1,147 @@
+// /Groups: membership changes are incremental SQL under the group's row lock (cost independent of
+// group size), members load only when asked for, and PATCH answers 204 as Entra asks.
+import { SCIMMY } from "scimmy-routers";
+import type { ScimContext } from "../scim-context.ts";
+import { scimError } from "../scim-error.ts";
+import { normalisePatchMessage, normaliseResourceBody } from "../compat/normalise-request.ts";
+import { compileFilter, compileSortBy } from "../filter/compile-filter.ts";
+import { URN } from "../schemas.ts";
+import { groupSqlShape } from "./group-sql-shape.ts";
+import { projectAttributes } from "./attribute-projection.ts";
+import { renderGroup } from "./render-resource.ts";
+import { groupFields, storedDocument } from "./stored-document.ts";
+import { memberReferences, planGroupPatch, type GroupPatchStep, type PatchOperation } from "./group-patch-plan.ts";
+import { namesAttribute } from "./resource-query.ts";
+import {
+  existingIdOr404, guarded, pagedListResponse, pageSize, requireObjectBody, resourceRequest, scimmyConstructorArgs, type ResourceRequest,
+} from "./resource-request.ts";
+import {
+  addGroupMembers, findIdpGroup, findUnknownMembers, insertIdpGroup, listGroupMembers, listIdpGroups, lockIdpGroup,
+  removeAllGroupMembers, removeGroupMembers, replaceGroupMembers, replaceIdpGroup, tombstoneIdpGroup, updateIdpGroupAttributes,
+  type IdpGroupRow, type MemberReference,
+} from "../../../snapshot/idp-groups.ts";
+import type { ConnectionScope, Executor } from "../../../snapshot/connection-scope.ts";
+
+type Json = Record<string, unknown>;
+
+/** Every referenced member must be a live User or Group of this connection, and not the group itself. */
+async function assertMembersExist(db: Executor, scope: ConnectionScope, groupId: string | undefined, members: readonly MemberReference[]): Promise<void> {
+  if (groupId !== undefined && members.some((m) => m.value === groupId)) throw scimError(400, "invalidValue", "a group cannot be a member of itself");
+  const unknown = await findUnknownMembers(db, scope, [...new Set(members.map((m) => m.value))]);
+  if (unknown.length > 0) throw scimError(400, "invalidValue", `no User or Group with id ${unknown.slice(0, 5).join(", ")}${unknown.length > 5 ? ", …" : ""}`);
+}
+
+async function applyGroupStep(trx: Executor, scope: ConnectionScope, groupId: string, step: GroupPatchStep): Promise<void> {
+  switch (step.kind) {
+    case "setAttributes":
+      return updateIdpGroupAttributes(trx, scope, groupId, step);
+    case "addMembers":
+      await assertMembersExist(trx, scope, groupId, step.members);
+      await addGroupMembers(trx, scope, groupId, step.members);
+      return;
+    case "removeMembers":
+      await removeGroupMembers(trx, groupId, step.memberIds);
+      return;
+    case "removeAllMembers":
+      await removeAllGroupMembers(trx, groupId);
+      return;
+    case "replaceMembers":
+      await assertMembersExist(trx, scope, groupId, step.members);
+      await replaceGroupMembers(trx, scope, groupId, step.members);
+  }
+}
+
+export class ScimGroupResource extends SCIMMY.Resources.Group {
+  readonly request: ResourceRequest;
+
+  constructor(idOrQuery?: unknown, maybeQuery?: unknown) {
+    const request = resourceRequest(idOrQuery, maybeQuery);
+    super(...(scimmyConstructorArgs(request) as [string, object]));
+    this.request = request;
+  }
+
+  /** `excludedAttributes=members`, or an `attributes` list without members, never loads them. */
+  private get wantsMembers(): boolean {
+    const { attributes, excludedAttributes } = this.request.query;
+    if (attributes?.length) return namesAttribute(attributes, "members");
+    return !namesAttribute(excludedAttributes, "members");
+  }
+
+  private async render(ctx: ScimContext, rows: IdpGroupRow[]): Promise<Json[]> {
+    const members = this.wantsMembers ? await listGroupMembers(ctx.db, rows.map((r) => r.id)) : undefined;
+    const { attributes, excludedAttributes } = this.request.query;
+    return rows.map((row) => projectAttributes(renderGroup(row, members?.get(row.id), ctx.baseUrl), URN.group, attributes, excludedAttributes));
+  }
+
+  override async read(context?: unknown): Promise<never> {
+    const ctx = context as ScimContext;
+    return guarded(ctx, async () => {
+      if (this.request.id !== undefined) {
+        const row = await findIdpGroup(ctx.db, ctx.scope, existingIdOr404(this.request, "Group"));
+        if (!row) throw scimError(404, null, `Group ${this.request.id} not found`);
+        return (await this.render(ctx, [row]))[0] as never;
+      }
+      const { query } = this.request;
+      const { rows, total } = await listIdpGroups(ctx.db, ctx.scope, {
+        where: query.filter === undefined ? undefined : compileFilter(query.filter, groupSqlShape),
+        orderBy: query.sortBy === undefined ? undefined : compileSortBy(query.sortBy, groupSqlShape),
+        descending: query.descending,
+        offset: query.startIndex - 1,
+        limit: pageSize(query, ctx.maxPageSize),
+      });
+      return pagedListResponse(await this.render(ctx, rows), total, query.startIndex) as never;
+    });
+  }
+
+  /**
+   * POST creates (with any members given); PUT replaces the attributes and, when the body carries
+   * `members`, the member list. A PUT without `members` leaves membership alone rather than
+   * emptying the group: losing access on a client's omission is the costlier mistake.
+   */
+  override async write(body: unknown, context?: unknown): Promise<never> {
+    const ctx = context as ScimContext;
+    return guarded(ctx, async () => {
+      const operation = this.request.id === undefined ? "POST" : "PUT";
+      const normalised = normaliseResourceBody(requireObjectBody(body, operation), "Group") as Json;
+      const { members: rawMembers, ...attributes } = normalised;
+      const members = rawMembers === undefined || rawMembers === null ? undefined : memberReferences(rawMembers, "members");
+      const fields = groupFields(storedDocument(new SCIMMY.Schemas.Group(attributes, "in")));
+      const id = this.request.id === undefined ? undefined : existingIdOr404(this.request, "Group");
+      const row = await ctx.db.transaction(async (trx) => {
+        const written = id === undefined ? await insertIdpGroup(trx, ctx.scope, fields) : await replaceIdpGroup(trx, ctx.scope, id, fields);
+        if (!written) throw scimError(404, null, `Group ${id} not found`);
+        if (members !== undefined) {
+          await assertMembersExist(trx, ctx.scope, written.id, members);
+          await replaceGroupMembers(trx, ctx.scope, written.id, members);
+        }
+        return written;
+      });
+      return (await this.render(ctx, [row]))[0] as never;
+    });
+  }
+
+  override async patch(message: unknown, context?: unknown): Promise<never> {
+    const ctx = context as ScimContext;
+    return guarded(ctx, async () => {
+      const id = existingIdOr404(this.request, "Group");
+      const normalised = normalisePatchMessage(requireObjectBody(message, "PATCH"), "Group");
+      // scimmy validates the message shape (schemas, non-empty Operations, op names) and nothing more
+      const { Operations } = new SCIMMY.Messages.PatchOp(normalised as never) as unknown as { Operations: PatchOperation[] };
+      const steps = planGroupPatch(Operations);
+      await ctx.db.transaction(async (trx) => {
+        if (!(await lockIdpGroup(trx, ctx.scope, id))) throw scimError(404, null, `Group ${id} not found`);
+        for (const step of steps) await applyGroupStep(trx, ctx.scope, id, step);
+      });
+      return undefined as never;
+    });
+  }
+
+  override async dispose(context?: unknown): Promise<void> {
+    const ctx = context as ScimContext;
+    return guarded(ctx, async () => {
+      const id = existingIdOr404(this.request, "Group");
+      const deleted = await ctx.db.transaction((trx) => tombstoneIdpGroup(trx, ctx.scope, id));
+      if (!deleted) throw scimError(404, null, `Group ${id} not found`);
+    });
+  }
+}

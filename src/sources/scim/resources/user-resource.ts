@@ -1,0 +1,106 @@
+// /Users: scimmy validates and coerces bodies and applies User PatchOps; storage, reads, paging and
+// filtering are ours, in SQL, scoped to the caller's connection.
+import { SCIMMY } from "scimmy-routers";
+import type { ScimContext } from "../scim-context.ts";
+import { scimError } from "../scim-error.ts";
+import { normalisePatchMessage, normaliseResourceBody, rewriteTypedElementUpserts } from "../compat/normalise-request.ts";
+import { compileFilter, compileSortBy } from "../filter/compile-filter.ts";
+import { URN } from "../schemas.ts";
+import { userSqlShape } from "./user-sql-shape.ts";
+import { projectAttributes } from "./attribute-projection.ts";
+import { renderUser } from "./render-resource.ts";
+import { storedDocument, userFields } from "./stored-document.ts";
+import {
+  existingIdOr404, guarded, pagedListResponse, pageSize, requireObjectBody, resourceRequest, scimmyConstructorArgs, type ResourceRequest,
+} from "./resource-request.ts";
+import { findIdpUser, insertIdpUser, listIdpUsers, replaceIdpUser, tombstoneIdpUser, type IdpUserRow } from "../../../snapshot/idp-users.ts";
+
+type Json = Record<string, unknown>;
+
+export class ScimUserResource extends SCIMMY.Resources.User {
+  readonly request: ResourceRequest;
+
+  constructor(idOrQuery?: unknown, maybeQuery?: unknown) {
+    const request = resourceRequest(idOrQuery, maybeQuery);
+    super(...(scimmyConstructorArgs(request) as [string, object]));
+    this.request = request;
+  }
+
+  private project(resource: Json): Json {
+    const { attributes, excludedAttributes } = this.request.query;
+    return projectAttributes(resource, URN.user, attributes, excludedAttributes);
+  }
+
+  override async read(context?: unknown): Promise<never> {
+    const ctx = context as ScimContext;
+    return guarded(ctx, async () => {
+      if (this.request.id !== undefined) {
+        const row = await findIdpUser(ctx.db, ctx.scope, existingIdOr404(this.request, "User"));
+        if (!row) throw scimError(404, null, `User ${this.request.id} not found`);
+        return this.project(renderUser(row, ctx.baseUrl)) as never;
+      }
+      const { query } = this.request;
+      const limit = pageSize(query, ctx.maxPageSize);
+      const { rows, total } = await listIdpUsers(ctx.db, ctx.scope, {
+        where: query.filter === undefined ? undefined : compileFilter(query.filter, userSqlShape),
+        orderBy: query.sortBy === undefined ? undefined : compileSortBy(query.sortBy, userSqlShape),
+        descending: query.descending,
+        offset: query.startIndex - 1,
+        limit,
+      });
+      return pagedListResponse(rows.map((r) => this.project(renderUser(r, ctx.baseUrl))), total, query.startIndex) as never;
+    });
+  }
+
+  /** POST (no id) creates; PUT (id) replaces every attribute with the body's. */
+  override async write(body: unknown, context?: unknown): Promise<never> {
+    const ctx = context as ScimContext;
+    return guarded(ctx, async () => {
+      const operation = this.request.id === undefined ? "POST" : "PUT";
+      const document = storedDocument(new SCIMMY.Schemas.User(normaliseResourceBody(requireObjectBody(body, operation), "User"), "in"));
+      const fields = userFields(document);
+      let row: IdpUserRow | undefined;
+      if (this.request.id === undefined) {
+        row = await insertIdpUser(ctx.db, ctx.scope, fields);
+      } else {
+        row = await replaceIdpUser(ctx.db, ctx.scope, existingIdOr404(this.request, "User"), fields);
+        if (!row) throw scimError(404, null, `User ${this.request.id} not found`);
+      }
+      return this.project(renderUser(row, ctx.baseUrl)) as never;
+    });
+  }
+
+  /** Applies the operations to the stored user under its row lock; answers 200 with the resource. */
+  override async patch(message: unknown, context?: unknown): Promise<never> {
+    const ctx = context as ScimContext;
+    return guarded(ctx, async () => {
+      const id = existingIdOr404(this.request, "User");
+      const normalised = normalisePatchMessage(requireObjectBody(message, "PATCH"), "User") as Json;
+      const row = await ctx.db.transaction(async (trx) => {
+        const current = await findIdpUser(trx, ctx.scope, id, true);
+        if (!current) throw scimError(404, null, `User ${id} not found`);
+        const rendered = renderUser(current, ctx.baseUrl);
+        const operations = Array.isArray(normalised.Operations)
+          ? rewriteTypedElementUpserts(normalised.Operations as never[], rendered) : normalised.Operations;
+        const patchOp = new SCIMMY.Messages.PatchOp({ ...normalised, Operations: operations } as never);
+        let document: Json | undefined;
+        await patchOp.apply(new SCIMMY.Schemas.User(rendered, "out", `${ctx.baseUrl}/Users`), async (instance: object) => {
+          document = storedDocument(new SCIMMY.Schemas.User(instance, "in"));
+          return instance;
+        });
+        const unchanged = document === undefined || JSON.stringify(userFields(document).resource) === JSON.stringify(current.resource);
+        return unchanged ? current : (await replaceIdpUser(trx, ctx.scope, id, userFields(document!)))!;
+      });
+      return this.project(renderUser(row, ctx.baseUrl)) as never;
+    });
+  }
+
+  override async dispose(context?: unknown): Promise<void> {
+    const ctx = context as ScimContext;
+    return guarded(ctx, async () => {
+      const id = existingIdOr404(this.request, "User");
+      const deleted = await ctx.db.transaction((trx) => tombstoneIdpUser(trx, ctx.scope, id));
+      if (!deleted) throw scimError(404, null, `User ${id} not found`);
+    });
+  }
+}

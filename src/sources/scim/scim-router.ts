@@ -1,0 +1,108 @@
+// The SCIM 2.0 endpoint: express ↔ scimmy-routers, in one place. Around the routers: body parsing
+// with our limit, the bearer token → tenant, rate limits, RFC headers (Location, WWW-Authenticate),
+// and an error guard that answers every failure as a SCIM error and keeps the connection alive.
+import express, { type NextFunction, type Request, type Response } from "express";
+import SCIMMYRouters, { SCIMMY } from "scimmy-routers";
+import type { Knex } from "knex";
+import type { Logger } from "../../log/logger.ts";
+import { bearerToken } from "../../accounts/secret-token.ts";
+import { verifyScimToken } from "../../accounts/connections.ts";
+import { configureServiceProvider, declareScimResources } from "./schemas.ts";
+import { ScimUserResource } from "./resources/user-resource.ts";
+import { ScimGroupResource } from "./resources/group-resource.ts";
+import type { ScimContext } from "./scim-context.ts";
+import { TokenBuckets, type RateLimit } from "./rate-limit.ts";
+
+export const SCIM_PATH = "/scim/v2";
+const SCIM_MEDIA_TYPE = "application/scim+json; charset=utf-8";
+
+export interface ScimRouterOptions {
+  db: Knex;
+  log: Logger;
+  /** The server's public base URL; the SCIM base is this plus /scim/v2. */
+  publicUrl: string;
+  bodyLimitBytes: number;
+  maxPageSize: number;
+  rateLimit: RateLimit;
+}
+
+type ScimRequest = Request & { scimContext?: ScimContext };
+
+function sendScimError(res: Response, status: number, detail: string, scimType?: string, headers: Record<string, string> = {}): void {
+  for (const [name, value] of Object.entries(headers)) res.setHeader(name, value);
+  res.status(status).type(SCIM_MEDIA_TYPE).send({
+    schemas: ["urn:ietf:params:scim:api:messages:2.0:Error"],
+    status: String(status),
+    ...(scimType ? { scimType } : {}),
+    detail,
+  });
+}
+
+/** Adds what RFC 7644 asks of responses that scimmy-routers leaves out. */
+function rfcResponseHeaders(req: Request, res: Response, next: NextFunction): void {
+  const send = res.send.bind(res);
+  res.send = (body?: unknown) => {
+    res.setHeader("Content-Type", SCIM_MEDIA_TYPE);
+    if (res.statusCode === 201 && body && typeof body === "object") {
+      const location = (body as { meta?: { location?: string } }).meta?.location;
+      if (location) res.setHeader("Location", location);
+    }
+    if (res.statusCode === 401) res.setHeader("WWW-Authenticate", `Bearer realm="idsync SCIM"`);
+    return send(body);
+  };
+  next();
+}
+
+export function createScimRouter(options: ScimRouterOptions): express.Router {
+  declareScimResources(ScimUserResource as never, ScimGroupResource as never);
+  const baseUrl = `${options.publicUrl}${SCIM_PATH}`;
+  const buckets = new TokenBuckets(options.rateLimit);
+  const router = express.Router();
+
+  router.use(rfcResponseHeaders);
+
+  // authenticate before parsing bodies, so an unauthenticated caller costs no parse
+  router.use(async (req: ScimRequest, res, next) => {
+    const token = bearerToken(req.get("authorization"));
+    try {
+      const principal = token ? await verifyScimToken(options.db, token) : undefined;
+      if (!principal) return sendScimError(res, 401, "A valid bearer token is required (Authorization: Bearer <SCIM token>)");
+      const wait = buckets.take(principal.tokenId);
+      if (wait > 0) return sendScimError(res, 429, "Too many requests for this SCIM token; retry after the delay given", undefined, { "Retry-After": String(wait) });
+      req.scimContext = { scope: principal, db: options.db, baseUrl, maxPageSize: options.maxPageSize, log: options.log };
+      next();
+    } catch (error) {
+      options.log.error({ err: error }, "SCIM authentication failed");
+      sendScimError(res, 500, "Internal server error");
+    }
+  });
+
+  router.use(express.json({ type: ["application/scim+json", "application/json"], limit: options.bodyLimitBytes, strict: false }));
+
+  const routers = new SCIMMYRouters({
+    type: "bearer",
+    docUri: "https://github.com/postscale/idsync#connect-okta-or-entra",
+    // authentication already happened above; this only confirms a context exists
+    handler: (req: ScimRequest) => {
+      if (!req.scimContext) throw new Error("A valid bearer token is required");
+      return undefined as never;
+    },
+    context: (req: ScimRequest) => req.scimContext,
+    baseUri: () => options.publicUrl,
+  } as never);
+  configureServiceProvider(options.maxPageSize);
+  router.use(routers);
+
+  // pre-router failures (bad JSON, too large) and the routers' next(err) after a 5xx they already sent
+  router.use((error: { status?: number; type?: string; message?: string }, req: Request, res: Response, _next: NextFunction) => {
+    if (res.headersSent) return;
+    if (error.type === "entity.parse.failed") return sendScimError(res, 400, `The request body is not valid JSON: ${error.message}`, "invalidSyntax");
+    if (error.type === "entity.too.large") return sendScimError(res, 413, `The request body exceeds ${options.bodyLimitBytes} bytes`);
+    if (error.status && error.status >= 400 && error.status < 500) return sendScimError(res, error.status, error.message ?? "Bad request");
+    options.log.error({ err: error }, "SCIM request failed");
+    sendScimError(res, 500, "Internal server error");
+  });
+  return router;
+}
+
+export { SCIMMY };
