@@ -1,0 +1,48 @@
+// The database a test file runs on: PostgreSQL when DATABASE_URL is set (a schema of its own,
+// dropped afterwards), else PGlite loaded from the migrated dump. The same tests run on both.
+import fs from "node:fs";
+import { randomBytes } from "node:crypto";
+import type { Knex } from "knex";
+import { inject } from "vitest";
+import { postgresKnex } from "../../src/db/database.ts";
+import { openPglite } from "../../src/db/embedded-pglite.ts";
+import { migrateToLatest } from "../../src/db/migrations.ts";
+
+export interface TestDatabase {
+  readonly kind: "postgres" | "pglite";
+  readonly knex: Knex;
+  /** Empties every table (run between tests that need a clean slate). */
+  reset(): Promise<void>;
+  close(): Promise<void>;
+}
+
+const TABLES = "accounts, users, admin_tokens, audit_log";
+
+export async function openTestDatabase(): Promise<TestDatabase> {
+  const url = process.env.DATABASE_URL;
+  if (url) {
+    const schema = `test_${randomBytes(6).toString("hex")}`;
+    const admin = postgresKnex(url);
+    await admin.raw(`create schema ${schema}`);
+    const knex = postgresKnex(url, schema);
+    await migrateToLatest(knex, schema);
+    return {
+      kind: "postgres",
+      knex,
+      reset: async () => void (await knex.raw(`truncate ${TABLES} cascade`)),
+      async close() {
+        await knex.destroy();
+        await admin.raw(`drop schema ${schema} cascade`);
+        await admin.destroy();
+      },
+    };
+  }
+  const dump = fs.readFileSync(inject("pgliteDump"));
+  const db = await openPglite({ loadDataDir: new Blob([dump]) });
+  return {
+    kind: "pglite",
+    knex: db.knex,
+    reset: async () => void (await db.knex.raw(`truncate ${TABLES} cascade`)),
+    close: () => db.close(),
+  };
+}
