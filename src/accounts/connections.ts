@@ -85,11 +85,12 @@ export async function rotateScimToken(knex: Knex, connectionId: string, graceMin
   });
 }
 
-/** Revokes every token of a connection at once: its IdP can no longer write. Returns how many. */
+/** Revokes every still-valid token of a connection at once: its IdP can no longer write. Returns how many. */
 export async function revokeScimTokens(knex: Knex, connectionId: string, actor: string): Promise<number> {
   return knex.transaction(async (trx) => {
     const connection = await findConnection(trx, connectionId);
-    const { rowCount } = await runSql(trx, `update scim_tokens set revoked_at = now() where connection_id = ? and revoked_at is null`, [connectionId]);
+    const { rowCount } = await runSql(trx, `update scim_tokens set revoked_at = now()
+       where connection_id = ? and revoked_at is null and (expires_at is null or expires_at > now())`, [connectionId]);
     await writeAudit(trx, { accountId: connection.account_id, actor, action: "scim_token.revoked", targetType: "connection", targetId: connectionId,
       connectionId, after: { revoked: rowCount } });
     return rowCount;

@@ -1,0 +1,116 @@
+// The README's path, as a newcomer runs it: `idsync serve` on the embedded database in a fresh data
+// directory, then the operator commands against it over the admin API.
+import { spawn, execFile, type ChildProcess } from "node:child_process";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+import { promisify } from "node:util";
+import { afterAll, beforeAll, expect, test } from "vitest";
+
+const run = promisify(execFile);
+const BIN = path.resolve("bin/idsync.js");
+const ADMIN_TOKEN = "cli-test-admin-token-0123456789";
+
+let dataDir: string;
+let server: ChildProcess;
+let output = "";
+let url: string;
+
+function baseEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
+  const { DATABASE_URL: _ignored, ...env } = process.env;
+  return { ...env, IDSYNC_DATA_DIR: dataDir, LOG_LEVEL: "info", ...extra };
+}
+
+async function idsync(args: string[], env: Record<string, string> = {}): Promise<{ stdout: string; stderr: string; code: number }> {
+  try {
+    const { stdout, stderr } = await run(process.execPath, [BIN, ...args], { env: baseEnv({ IDSYNC_URL: url, IDSYNC_ADMIN_TOKEN: ADMIN_TOKEN, ...env }) });
+    return { stdout, stderr, code: 0 };
+  } catch (error) {
+    const e = error as { stdout: string; stderr: string; code: number };
+    return { stdout: e.stdout, stderr: e.stderr, code: e.code };
+  }
+}
+
+beforeAll(async () => {
+  dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "idsync-cli-"));
+  server = spawn(process.execPath, [BIN, "serve"], { env: baseEnv({ PORT: "0", HOST: "127.0.0.1", IDSYNC_ADMIN_TOKEN: ADMIN_TOKEN }) });
+  server.stdout!.on("data", (chunk) => (output += chunk));
+  server.stderr!.on("data", (chunk) => (output += chunk));
+  url = await new Promise<string>((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`serve did not start:\n${output}`)), 60_000);
+    const check = () => {
+      const match = /"url":"(http:\/\/127\.0\.0\.1:\d+)"/.exec(output);
+      if (match) {
+        clearTimeout(timer);
+        resolve(match[1]!);
+      } else setTimeout(check, 100);
+    };
+    check();
+  });
+}, 90_000);
+
+afterAll(() => {
+  if (server.exitCode === null) server.kill("SIGKILL");
+  fs.rmSync(dataDir, { recursive: true, force: true });
+});
+
+const scimStatus = async (token: string) =>
+  (await fetch(`${url}/scim/v2/Users`, { headers: { authorization: `Bearer ${token}` } })).status;
+
+test("first start creates a demo account and prints a working SCIM token, never logging it", async () => {
+  const token = /SCIM token:\s+(idsync_scim_\S+)/.exec(output)?.[1];
+  expect(token).toBeDefined();
+  expect(await scimStatus(token!)).toBe(200);
+  const logLines = output.split("\n").filter((line) => line.startsWith("{"));
+  expect(logLines.length).toBeGreaterThan(0);
+  expect(logLines.some((line) => line.includes(token!) || line.includes(ADMIN_TOKEN))).toBe(false);
+});
+
+test("account create, connection create, token rotate and revoke work end to end with --json", async () => {
+  const account = await idsync(["account", "create", "acme", "--domain", "acme.com", "--domain", "staging.acme.com", "--owner", "owner@acme.com", "--json"]);
+  expect(account.code).toBe(0);
+  expect(JSON.parse(account.stdout)).toMatchObject({ slug: "acme", domains: ["acme.com", "staging.acme.com"], owner_email: "owner@acme.com" });
+
+  const created = JSON.parse((await idsync(["connection", "create", "--account", "acme", "--kind", "scim", "--json"])).stdout);
+  expect(created.scimBaseUrl).toBe(`${url}/scim/v2`);
+  expect(await scimStatus(created.token)).toBe(200);
+
+  const rotated = JSON.parse((await idsync(["token", "rotate", "--connection", created.connection.id, "--grace-minutes", "0", "--json"])).stdout);
+  expect(await scimStatus(rotated.token)).toBe(200);
+  expect(await scimStatus(created.token)).toBe(401);
+
+  const revoked = JSON.parse((await idsync(["token", "revoke", "--connection", created.connection.id, "--json"])).stdout);
+  expect(revoked.revoked).toBe(1);
+  expect(await scimStatus(rotated.token)).toBe(401);
+
+  const listed = JSON.parse((await idsync(["account", "list", "--json"])).stdout);
+  expect(listed.map((a: { slug: string }) => a.slug)).toEqual(["acme", "demo"]);
+});
+
+test("operator mistakes get one clear line and a non-zero exit", async () => {
+  const noToken = await idsync(["account", "list"], { IDSYNC_ADMIN_TOKEN: "" });
+  expect(noToken.code).toBe(1);
+  expect(noToken.stderr).toMatch(/IDSYNC_ADMIN_TOKEN is not set/);
+  const wrongToken = await idsync(["account", "list"], { IDSYNC_ADMIN_TOKEN: "wrong-token-wrong-token" });
+  expect(wrongToken.stderr).toMatch(/401/);
+  const duplicate = await idsync(["account", "create", "acme", "--domain", "acme.com"]);
+  expect(duplicate.stderr).toMatch(/already exists/);
+  const badDomain = await idsync(["account", "create", "other", "--domain", "not a domain"]);
+  expect(badDomain.stderr).toMatch(/not a valid domain/);
+  const unknown = await idsync(["connection", "create"]);
+  expect(unknown.code).toBe(2);
+  expect(unknown.stderr).toMatch(/--account is required/);
+});
+
+test("a second process cannot open the embedded data directory, and SIGTERM closes it cleanly", async () => {
+  const second = await idsync(["migrate"]);
+  expect(second.code).not.toBe(0);
+  expect(second.stderr).toMatch(/in use by process \d+/);
+
+  const exited = new Promise<number | null>((resolve) => server.once("exit", (code) => resolve(code)));
+  server.kill("SIGTERM");
+  expect(await exited).toBe(0);
+  expect(fs.existsSync(path.join(dataDir, "pglite.lock"))).toBe(false);
+  const reopened = await idsync(["migrate"]);
+  expect(reopened.stdout).toMatch(/up to date/);
+});
