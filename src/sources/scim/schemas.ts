@@ -47,7 +47,6 @@ export function declareScimResources(User: typeof SCIMMY.Resources.User, Group: 
 /** Applied after scimmy-routers is constructed, which forces bulk support on in the global config. */
 export function configureServiceProvider(maxResults: number): void {
   SCIMMY.Config.set({
-    documentationUri: "https://github.com/postscale/idsync#readme",
     patch: { supported: true },
     bulk: { supported: false, maxOperations: 0, maxPayloadSize: 0 },
     filter: { supported: true, maxResults },

@@ -81,7 +81,6 @@ export function createScimRouter(options: ScimRouterOptions): express.Router {
 
   const routers = new SCIMMYRouters({
     type: "bearer",
-    docUri: "https://github.com/postscale/idsync#connect-okta-or-entra",
     // authentication already happened above; this only confirms a context exists
     handler: (req: ScimRequest) => {
       if (!req.scimContext) throw new Error("A valid bearer token is required");
