@@ -52,7 +52,7 @@ function expectNoContent(response: ScimResponse): void {
 const refs = (...ids: string[]) => ids.map((value) => ({ $ref: null, value }));
 const sorted = (...ids: string[]) => [...ids].sort();
 
-test("Create Group with the ADSCIM schema and no members answers 201; the matching queries with excludedAttributes=members carry no members", async () => {
+test("Entra creates a group with the ADSCIM schema and no members (201); its excludedAttributes=members queries carry no members", async () => {
   const client = await harness.tenant("entra-group-create");
   const [alice] = await createUsers(client, "alice");
   const externalId = randomUUID();
@@ -89,7 +89,7 @@ test("Create Group with the ADSCIM schema and no members answers 201; the matchi
   expect(await memberIds(client, groupId)).toEqual([alice]);
 });
 
-test("Add members with several [{$ref:null, value}] in one operation answers 204; adding a present member again does not duplicate it", async () => {
+test("Entra adds several members as [{$ref:null, value}] in one operation (204); re-adding a present member does not duplicate it", async () => {
   const client = await harness.tenant("entra-group-add");
   const [alice, bob, carol] = await createUsers(client, "alice", "bob", "carol");
   const groupId: string = (await createGroup(client, "Sales")).body.id;
@@ -107,7 +107,7 @@ test("Add members with several [{$ref:null, value}] in one operation answers 204
   expect(await memberIds(client, groupId)).toEqual(sorted(alice!, bob!, carol!));
 });
 
-test("Remove members with a value list, and remove members[value eq \"…\"], each answer 204 and remove exactly those members", async () => {
+test("Entra removes members with a value list and with members[value eq \"…\"]: 204 each, and exactly those members go", async () => {
   const client = await harness.tenant("entra-group-remove");
   const [alice, bob, carol, dave] = await createUsers(client, "alice", "bob", "carol", "dave");
   const groupId: string = (await createGroup(client, "Support")).body.id;
@@ -125,7 +125,7 @@ test("Remove members with a value list, and remove members[value eq \"…\"], ea
   expect(await memberIds(client, groupId)).toEqual([dave]);
 });
 
-test("Replace displayName and Add externalId on an existing group answer 204 and are visible on GET", async () => {
+test("Entra renames a group and adds its externalId: 204 each, visible on GET and by displayName filter", async () => {
   const client = await harness.tenant("entra-group-rename");
   const created = await client.post("/Groups", { schemas: [CORE_GROUP, ADSCIM_GROUP], displayName: "Old name", meta: { resourceType: "Group" } });
   expect(created.status).toBe(201);
@@ -142,7 +142,7 @@ test("Replace displayName and Add externalId on an existing group answer 204 and
   expect((await client.get(`/Groups?${filter('displayName eq "Old name"')}`)).body.totalResults).toBe(0);
 });
 
-test("An unknown member id answers 400 invalidValue and the whole PATCH is undone", async () => {
+test("Entra adding an unknown member id gets 400 invalidValue and the whole group PATCH is undone", async () => {
   const client = await harness.tenant("entra-group-atomic");
   const [alice, bob] = await createUsers(client, "alice", "bob");
   const groupId: string = (await createGroup(client, "Atomic")).body.id;
@@ -163,7 +163,7 @@ test("An unknown member id answers 400 invalidValue and the whole PATCH is undon
   expect(((read.body.members ?? []) as { value: string }[]).map((m) => m.value)).toEqual([alice]);
 });
 
-test("A PATCH /Groups with an empty Operations list is rejected with 400", async () => {
+test("An Entra-validator PATCH /Groups with an empty Operations list is rejected with 400 and changes nothing", async () => {
   const client = await harness.tenant("entra-group-empty-ops");
   const [alice] = await createUsers(client, "alice");
   const groupId: string = (await createGroup(client, "Empty ops")).body.id;
@@ -174,7 +174,7 @@ test("A PATCH /Groups with an empty Operations list is rejected with 400", async
   expect(await memberIds(client, groupId)).toEqual([alice]);
 });
 
-test("Deleting a user removes it from its groups; DELETE /Groups/{id} answers 204 and the group is then 404", async () => {
+test("Entra hard-deletes a member (it leaves the group) and then the group: DELETE /Groups/{id} 204, then 404", async () => {
   const client = await harness.tenant("entra-group-lifecycle");
   const [alice, bob] = await createUsers(client, "alice", "bob");
   const groupId: string = (await createGroup(client, "Lifecycle")).body.id;

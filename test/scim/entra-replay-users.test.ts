@@ -68,7 +68,7 @@ function expectFullResource(response: ScimResponse, id: string): void {
 
 const emailsOfType = (user: { emails?: { type?: string; value?: string }[] }, type: string) => (user.emails ?? []).filter((e) => e.type === type);
 
-test("Test Connection: a random-GUID userName filter, a '+'-for-space filter and an unquoted externalId filter answer 200 with an empty ListResponse", async () => {
+test("Entra's Test Connection (a random-GUID userName, '+' for spaces, an unquoted externalId) gets 200 with an empty ListResponse", async () => {
   const client = await harness.tenant("entra-test-connection");
   for (const path of [
     `/Users?${filter(`userName eq "${randomUUID()}"`)}`,
@@ -85,7 +85,7 @@ test("Test Connection: a random-GUID userName filter, a '+'-for-space filter and
   }
 });
 
-test("Create User with Entra's body (both schemas, externalId, roles: [], meta) answers 201; the matching queries then find it", async () => {
+test("Entra creates a user with its body (both schemas, externalId, roles: [], meta): 201, and its matching queries then find the user", async () => {
   const client = await harness.tenant("entra-create");
   const externalId = randomUUID();
   const created = await client.post("/Users", entraUser("Test_User_ab6490ee@testuser.com", externalId));
@@ -109,7 +109,7 @@ test("Create User with Entra's body (both schemas, externalId, roles: [], meta) 
   }
 });
 
-test("Create User with the doc's Example 2 (explicit nulls, mistyped enterprise URN) answers 201 and is found by 'externalId eq jyoung'", async () => {
+test("Entra creates a user with the doc's Example 2 (explicit nulls, mistyped enterprise URN): 201, found by 'externalId eq jyoung'", async () => {
   const client = await harness.tenant("entra-example-two");
   const created = await client.post("/Users", example2);
   expect(created.status).toBe(201);
@@ -124,7 +124,7 @@ test("Create User with the doc's Example 2 (explicit nulls, mistyped enterprise 
   expect(found.body.Resources[0].id).toBe(created.body.id);
 });
 
-test("Default mode: Replace active \"False\" then \"True\" answers 200 with the full resource each time", async () => {
+test("Entra disables and re-enables a user with string booleans \"False\"/\"True\" and gets 200 with the full resource each time", async () => {
   const client = await harness.tenant("entra-disable-enable");
   const user = await create(client, "disable.me@testuser.com");
   const disabled = await client.patch(`/Users/${user.id}`, patchOp({ op: "Replace", path: "active", value: "False" }));
@@ -138,7 +138,7 @@ test("Default mode: Replace active \"False\" then \"True\" answers 200 with the 
   expect((await client.get(`/Users/${user.id}`)).body.active).toBe(true);
 });
 
-test("Inactive users remain visible: after disabling, the userName filter returns the user with active:false", async () => {
+test("Entra disables a user with a string boolean and the user stays findable by userName with active:false", async () => {
   const client = await harness.tenant("entra-inactive-visible");
   const user = await create(client, "dale.mohr@romaguera.uk");
   expect((await client.patch(`/Users/${user.id}`, patchOp({ op: "Replace", path: "active", value: "False" }))).status).toBe(200);
@@ -152,7 +152,7 @@ test("Inactive users remain visible: after disabling, the userName filter return
   expect(all.body.Resources.map((r: { id: string }) => r.id)).toContain(user.id);
 });
 
-test("Default mode: Replace of the work email, name.familyName and Add of enterprise department/employeeNumber by URN path", async () => {
+test("Entra replaces the work email and name.familyName and adds enterprise department/employeeNumber by URN path, 200 each", async () => {
   const client = await harness.tenant("entra-attribute-updates");
   const user = await create(client, "attr.user@testuser.com");
 
@@ -178,7 +178,7 @@ test("Default mode: Replace of the work email, name.familyName and Add of enterp
   expect(read.body.schemas).toContain(ENTERPRISE);
 });
 
-test("Default mode: Add emails[type eq \"home\"].value with no home email creates it; a Replace of its display in the same request edits that element", async () => {
+test("Entra adds a home email that does not exist yet (it is created) and replaces its display in the same request without a duplicate", async () => {
   const client = await harness.tenant("entra-home-email");
   const user = await create(client, "home.user@testuser.com");
   const patched = await client.patch(`/Users/${user.id}`, patchOp(
@@ -195,7 +195,7 @@ test("Default mode: Add emails[type eq \"home\"].value with no home email create
   expect(emailsOfType(read.body, "home")).toEqual([expect.objectContaining({ value: "joy@home.example", display: "Joy at home" })]);
 });
 
-test("Manager: the doc's Example 5 (path manager, array value with $ref) and a plain id on the enterprise path both set manager.value", async () => {
+test("Entra sets the manager as in the doc's Example 5 (array with $ref) and as a plain id on the enterprise path; GET shows manager.value", async () => {
   const client = await harness.tenant("entra-manager");
   const [boss, deputy, report] = await Promise.all([create(client, "boss@testuser.com"), create(client, "deputy@testuser.com"), create(client, "report@testuser.com")]);
 
@@ -212,7 +212,7 @@ test("Manager: the doc's Example 5 (path manager, array value with $ref) and a p
   expect((await client.get(`/Users/${report.id}`)).body[ENTERPRISE]?.manager?.value).toBe(deputy.id);
 });
 
-test("SCIM-compliant mode (?aadOptscim062020): lowercase ops with a boolean false, and a path-less multi-replace with dotted and URN keys", async () => {
+test("Entra in SCIM-compliant mode (?aadOptscim062020) sends lowercase ops, a boolean false and a path-less multi-replace with dotted and URN keys", async () => {
   const client = await harness.tenant("entra-compliant-mode");
   const user = await create(client, "compliant.user@testuser.com");
 
@@ -238,13 +238,17 @@ test("SCIM-compliant mode (?aadOptscim062020): lowercase ops with a boolean fals
   expect(read.body.name.formatted).toBe("Joy Young");
 });
 
-test("Hard delete: DELETE /Users/{id} answers 204, the user is gone and leaves its groups, and the same userName can be provisioned again", async () => {
+test("Entra hard-deletes a user: 204, then 404, the user leaves its groups, and the same userName can be provisioned again with a new id", async () => {
   const client = await harness.tenant("entra-hard-delete");
   const [leaver, stayer] = await Promise.all([create(client, "purged@testuser.com"), create(client, "stayer@testuser.com")]);
   const group = await client.post("/Groups", {
     schemas: ["urn:ietf:params:scim:schemas:core:2.0:Group"], displayName: "Purge team", members: [{ value: leaver.id }, { value: stayer.id }],
   });
   expect(group.status).toBe(201);
+  // while the user exists, a second create with that userName is a conflict, which Entra then matches on
+  const conflict = await client.post("/Users", entraUser("PURGED@testuser.com"));
+  expect(conflict.status).toBe(409);
+  expect(conflict.body).toMatchObject({ schemas: [ERROR], status: "409", scimType: "uniqueness" });
 
   const deleted = await client.delete(`/Users/${leaver.id}`);
   expect(deleted.status).toBe(204);
@@ -266,7 +270,7 @@ test("Hard delete: DELETE /Users/{id} answers 204, the user is gone and leaves i
   expect(found.body.Resources[0].id).toBe(again.body.id);
 });
 
-test("A PATCH /Users with an empty Operations list is rejected with 400 and changes nothing", async () => {
+test("An Entra-validator PATCH /Users with an empty Operations list is rejected with 400 and changes nothing", async () => {
   const client = await harness.tenant("entra-empty-user-patch");
   const user = await create(client, "empty.ops@testuser.com");
   const response = await client.patch(`/Users/${user.id}`, patchOp());

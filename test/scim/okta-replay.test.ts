@@ -65,7 +65,7 @@ async function assign(client: OktaClient, userName: string): Promise<Record<stri
   return created.body;
 }
 
-test("Test Connection: the existence checks for an unknown user and an unknown group answer 200 with an empty ListResponse", async () => {
+test("Okta's Test Connection and existence checks for an unknown user and an unknown group get 200 with an empty ListResponse", async () => {
   const client = okta(await harness.tenant("okta-test-connection"));
   const users = await client.get("/Users?filter=userName%20eq%20%22test.user%40okta.local%22&startIndex=1&count=100");
   expect(users.status).toBe(200);
@@ -82,7 +82,7 @@ test("Test Connection: the existence checks for an unknown user and an unknown g
   expect(groups.body.Resources).toEqual([]);
 });
 
-test("Assign: POST /Users with Okta's body answers 201 with Location, no password, and the user is then found by userName in any case", async () => {
+test("Okta assigns a user with its create body (password, groups: [], locale): 201 with Location, no password back, and the user is found by userName in any case", async () => {
   const client = okta(await harness.tenant("okta-assign"));
   const created = await client.post("/Users", oktaUser("test.user@okta.local"));
   expect(created.status).toBe(201);
@@ -111,7 +111,7 @@ test("Assign: POST /Users with Okta's body answers 201 with Location, no passwor
   }
 });
 
-test("Profile update by PUT: the full body read by GET, with id, meta and groups: [], answers 200 and the change is visible on GET", async () => {
+test("Okta updates a profile by PUT of the full body it read (id, meta, groups: []): 200 and the change is visible on GET", async () => {
   const client = okta(await harness.tenant("okta-put-profile"));
   const user = await assign(client, "put.profile@okta.local");
   const { body: current } = await client.get(`/Users/${user.id}`);
@@ -132,7 +132,7 @@ test("Profile update by PUT: the full body read by GET, with id, meta and groups
   expect(read.body.active).toBe(true);
 });
 
-test("Profile update by PATCH changes only the attributes sent", async () => {
+test("Okta updates a profile by PATCH and only the attributes it sent change", async () => {
   const client = okta(await harness.tenant("okta-patch-profile"));
   const user = await assign(client, "patch.profile@okta.local");
   const pathless = await client.patch(`/Users/${user.id}`, { op: "replace", value: { name: { givenName: "Patched" }, displayName: "Patched User" } });
@@ -148,7 +148,7 @@ test("Profile update by PATCH changes only the attributes sent", async () => {
   expect(read.body.userName).toBe("patch.profile@okta.local");
 });
 
-test("Deactivate by path-less PATCH keeps the user readable by id and by userName filter; reactivation keeps the same id", async () => {
+test("Okta deactivates a user by path-less PATCH and the user stays readable by id and by userName; reactivation keeps the same id", async () => {
   const client = okta(await harness.tenant("okta-deactivate"));
   const user = await assign(client, "leaver@okta.local");
 
@@ -173,7 +173,7 @@ test("Deactivate by path-less PATCH keeps the user readable by id and by userNam
   expect(again.body.Resources[0]).toMatchObject({ id: user.id, active: true });
 });
 
-test("Password PATCH answers 200 and no response ever carries a password", async () => {
+test("Okta pushes a password by path-less PATCH: 200, and no response ever carries the password", async () => {
   const client = okta(await harness.tenant("okta-password"));
   const user = await assign(client, "pw.user@okta.local");
   const changed = await client.patch(`/Users/${user.id}`, { op: "replace", value: { password: "N3w-s3cret!pw" } });
@@ -185,7 +185,7 @@ test("Password PATCH answers 200 and no response ever carries a password", async
   expectNoPassword(await client.get("/Users?startIndex=1&count=100"), "N3w-s3cret!pw");
 });
 
-test("AIW app deactivates by PUT with active:false; the user stays readable and found by filter", async () => {
+test("An Okta AIW app deactivates a user by PUT with active:false and the user stays readable and findable by userName", async () => {
   const client = okta(await harness.tenant("okta-aiw-deactivate"));
   const user = await assign(client, "aiw.user@okta.local");
   const { body: current } = await client.get(`/Users/${user.id}`);
@@ -204,7 +204,7 @@ test("AIW app deactivates by PUT with active:false; the user stays readable and 
   expect(reactivated.body).toMatchObject({ id: user.id, active: true });
 });
 
-test("Import: 250 users come back in pages of 100, 100 and 50 with numeric paging fields and no user repeated or missing", async () => {
+test("Okta imports 250 users in pages of 100, 100 and 50 with numeric paging fields and no user repeated or missing", async () => {
   const client = okta(await harness.tenant("okta-import"));
   const created = new Set<string>();
   for (let batch = 0; batch < 250; batch += 25) {
@@ -242,7 +242,7 @@ async function groupMemberIds(client: OktaClient, groupId: string): Promise<stri
   return ((read.body.members ?? []) as { value: string }[]).map((m) => m.value).sort();
 }
 
-test("Group Push: create, rename with the read-only id, swap a member in one PATCH, replace members, then delete", async () => {
+test("Okta Group Push creates a group, renames it with the read-only id, swaps members in one PATCH, replaces members, then deletes it", async () => {
   const client = okta(await harness.tenant("okta-group-push"));
   const [alice, bob, carol] = await Promise.all([assign(client, "alice@okta.local"), assign(client, "bob@okta.local"), assign(client, "carol@okta.local")]);
 
@@ -265,14 +265,24 @@ test("Group Push: create, rename with the read-only id, swap a member in one PAT
   expect(seeded.status).toBe(204);
   expect(await groupMemberIds(client, groupId)).toEqual([alice.id]);
 
-  // Okta's membership update: remove one, add another, in one request (with the rename re-sent)
+  // Okta's membership update: remove one, add another, in one request
   const swapped = await client.patch(`/Groups/${groupId}`,
-    { op: "replace", value: { id: groupId, displayName: "Test SCIMv2 renamed" } },
     { op: "remove", path: `members[value eq "${alice.id}"]` },
     { op: "add", path: "members", value: [{ value: bob.id, display: "bob@okta.local" }] },
   );
   expect(swapped.status).toBe(204);
+  expect(swapped.body).toBeUndefined();
   expect(await groupMemberIds(client, groupId)).toEqual([bob.id]);
+
+  // the same, with the rename re-sent first as Okta does on every membership update
+  const resent = await client.patch(`/Groups/${groupId}`,
+    { op: "replace", value: { id: groupId, displayName: "Test SCIMv2 renamed" } },
+    { op: "remove", path: `members[value eq "${bob.id}"]` },
+    { op: "add", path: "members", value: [{ value: carol.id, display: "carol@okta.local" }] },
+  );
+  expect(resent.status).toBe(204);
+  expect(await groupMemberIds(client, groupId)).toEqual([carol.id]);
+  expect((await client.get(`/Groups/${groupId}`)).body.displayName).toBe("Test SCIMv2 renamed");
 
   const replaced = await client.patch(`/Groups/${groupId}`, {
     op: "replace", path: "members", value: [{ value: alice.id, display: "alice@okta.local" }, { value: carol.id, display: "carol@okta.local" }],
@@ -290,7 +300,7 @@ test("Group Push: create, rename with the read-only id, swap a member in one PAT
   expect((await client.get(`/Users/${alice.id}`)).status).toBe(200);
 });
 
-test("AIW Group Push: PUT /Groups/{id} with the full member list sets exactly those members", async () => {
+test("An Okta AIW app pushes a group by PUT /Groups/{id} with the full member list and gets exactly those members", async () => {
   const client = okta(await harness.tenant("okta-aiw-groups"));
   const [alice, bob, carol] = await Promise.all([assign(client, "alice@aiw.okta.local"), assign(client, "bob@aiw.okta.local"), assign(client, "carol@aiw.okta.local")]);
   const created = await client.post("/Groups", { schemas: [CORE_GROUP], displayName: "AIW team", members: [{ value: alice.id, display: "alice@aiw.okta.local" }] });
