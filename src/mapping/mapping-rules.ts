@@ -1,0 +1,60 @@
+// Mapping rules: how an account turns what its IdPs say into Postscale roles and domain access.
+// Plain data, parsed from the account's rules document (YAML or JSON) by rules-document.ts.
+
+export type Role = "owner" | "admin" | "member";
+export type Access = "read" | "write";
+
+/** When several rules give a role, the highest wins. */
+export const ROLE_RANK: Readonly<Record<Role, number>> = { owner: 3, admin: 2, member: 1 };
+
+export interface DomainGrantRule {
+  /** A sending domain, or a pattern such as `*.staging.example.com`. */
+  readonly pattern: string;
+  readonly access: Access;
+}
+
+/** One rule. It matches an IdP user by group, by a SCIM filter over the user, or by the idsync extension. */
+export interface MappingRule {
+  readonly name: string;
+  /** The line the rule starts on in its document, for messages. */
+  readonly line: number;
+  /** IdP group id, display name or (Google) group email; transitive membership counts. */
+  readonly group?: string;
+  /** A SCIM filter over the IdP user, e.g. `urn:…:enterprise:2.0:User:department eq "Support"`. */
+  readonly filter?: string;
+  /** Take role and domain grants from the user's idsync extension attributes. */
+  readonly attributes?: boolean;
+  readonly role?: Role;
+  readonly domains: readonly DomainGrantRule[];
+}
+
+export interface AccountPolicy {
+  /** Email of the admin who becomes owner if the owner departs. */
+  readonly ownerSuccessor: string | null;
+  /** What happens to a demoted or departed admin's organization-wide keys. */
+  readonly orgKeys: "revoke" | "keep-and-alert";
+  /** Removals are held for approval beyond max(minimum, percent % of members). */
+  readonly removalBrake: { readonly minimum: number; readonly percent: number };
+  /** How long a departed member's suspended membership is kept so a reactivation is recognised. */
+  readonly retentionDays: number;
+  /** May an IdP user be linked to a pre-existing (manually added) app user with the same email? */
+  readonly linkByEmail: boolean;
+}
+
+export interface MappingRules {
+  readonly rules: readonly MappingRule[];
+  /** Users the IdP assigns who match no rule. */
+  readonly defaultRole: "none" | "member";
+  readonly policy: AccountPolicy;
+}
+
+export const DEFAULT_POLICY: AccountPolicy = Object.freeze({
+  ownerSuccessor: null,
+  orgKeys: "revoke",
+  removalBrake: Object.freeze({ minimum: 10, percent: 10 }),
+  retentionDays: 30,
+  linkByEmail: false,
+});
+
+/** What an account has before anyone sets rules: nothing is granted. */
+export const EMPTY_RULES: MappingRules = Object.freeze({ rules: [], defaultRole: "none", policy: DEFAULT_POLICY });

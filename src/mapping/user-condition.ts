@@ -1,0 +1,30 @@
+// A rule's SCIM filter, evaluated over an IdP user's stored resource. Mapping is pure, so this runs
+// in memory over plain data; scim2-parse-filter's Tester walks the tree (paths, value paths, URNs)
+// and this subclass makes string comparisons case-insensitive, as SCIM's caseExact=false says.
+import { parse, Tester, type Filter } from "scim2-parse-filter";
+
+const fold = (v: unknown): unknown => (typeof v === "string" ? v.toLowerCase() : v);
+
+class CaseInsensitiveTester extends Tester {
+  override eq(r: unknown, v: unknown): boolean { return fold(r) === fold(v); }
+  override ne(r: unknown, v: unknown): boolean { return fold(r) !== fold(v); }
+  override co(r: unknown, v: unknown): boolean { return typeof r === "string" && typeof v === "string" && r.toLowerCase().includes(v.toLowerCase()); }
+  override sw(r: unknown, v: unknown): boolean { return typeof r === "string" && typeof v === "string" && r.toLowerCase().startsWith(v.toLowerCase()); }
+  override ew(r: unknown, v: unknown): boolean { return typeof r === "string" && typeof v === "string" && r.toLowerCase().endsWith(v.toLowerCase()); }
+  override pr(r: unknown): boolean { return r !== undefined && r !== null && r !== "" && !(Array.isArray(r) && r.length === 0); }
+}
+
+const tester = new CaseInsensitiveTester();
+
+export type UserCondition = (resource: Record<string, unknown>) => boolean;
+
+/** Parses a filter into a predicate (values must be quoted); throws with the parser's reason when invalid. */
+export function parseUserCondition(expression: string): UserCondition {
+  let filter: Filter;
+  try {
+    filter = parse(expression);
+  } catch (error) {
+    throw new Error(`the filter "${expression}" is not valid SCIM filter syntax (${(error as Error).message})`);
+  }
+  return (resource) => tester.test(resource, filter);
+}
