@@ -1,7 +1,9 @@
 // SCIM filter (RFC 7644 §3.4.2.2) → parameterized SQL. Parsed by scim2-parse-filter (a real grammar;
 // scimmy's own tree mis-handles `not (A or B)`), then compiled here: every operator, logical
 // combinations, value paths, extension URNs, case-insensitivity where the schema says caseExact false.
-// Every leaf is wrapped in coalesce(…, false) so NOT over a missing attribute behaves as two-valued logic.
+// A missing attribute makes a comparison NULL; in WHERE that already means "no match", and leaves stay
+// bare so PostgreSQL can use the expression indexes (lower(user_name), …). Only NOT needs two-valued
+// logic, so the negated expression is made two-valued there: not coalesce((…), false).
 import { parse, type Filter, type Compare, type Suffix } from "scim2-parse-filter";
 import { scimError } from "../scim-error.ts";
 import { normaliseFilterExpression } from "../compat/normalise-request.ts";
@@ -39,10 +41,8 @@ function compileNode(node: Filter | FusedValuePath, shape: ResourceSqlShape): Sq
       const parts = node.op === "and" ? mergeValuePaths(node.filters) : node.filters;
       return joinFragments(parts.map((f) => compileNode(f, shape)), node.op === "and" ? " and " : " or ");
     }
-    case "not": {
-      const inner = compileNode(node.filter, shape);
-      return { sql: `not (${inner.sql})`, bindings: inner.bindings };
-    }
+    case "not":
+      return negate(compileNode(node.filter, shape));
     case "[]":
       return compileValuePath(node.attrPath, node.valFilter, undefined, shape);
     default:
@@ -91,10 +91,8 @@ function compileElementFilter(node: Filter, collection: CollectionTarget, parent
     case "and":
     case "or":
       return joinFragments(node.filters.map((f) => compileElementFilter(f, collection, parent)), ` ${node.op} `);
-    case "not": {
-      const inner = compileElementFilter(node.filter, collection, parent);
-      return { sql: `not (${inner.sql})`, bindings: inner.bindings };
-    }
+    case "not":
+      return negate(compileElementFilter(node.filter, collection, parent));
     case "[]":
       throw invalidFilter(`value paths cannot nest inside "${parent}[…]"`);
     default:
@@ -129,13 +127,17 @@ function compileComparison(node: Compare | Suffix, shape: ResourceSqlShape): Sql
     }
     case "complex":
       if (node.op !== "pr") throw invalidFilter(`"${node.attrPath}" is complex: name one of its sub-attributes`);
-      return sql(`coalesce(jsonb_typeof(${target.json}) = 'object' and ${target.json} <> '{}'::jsonb, false)`);
+      return sql(`(jsonb_typeof(${target.json}) = 'object' and ${target.json} <> '{}'::jsonb)`);
   }
+}
+
+function negate(inner: SqlFragment): SqlFragment {
+  return { sql: `not coalesce((${inner.sql}), false)`, bindings: inner.bindings };
 }
 
 function compileLeaf(op: string, target: ScalarTarget, value: unknown, attrPath: string): SqlFragment {
   const fragment = leafSql(op, target, value, attrPath);
-  return { sql: `coalesce(${fragment.sql}, false)`, bindings: fragment.bindings };
+  return { sql: `(${fragment.sql})`, bindings: fragment.bindings };
 }
 
 const ORDERING: Record<string, string> = { gt: ">", ge: ">=", lt: "<", le: "<=" };
