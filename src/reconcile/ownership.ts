@@ -1,0 +1,90 @@
+// Exactly one owner at every moment. An owner rule moves ownership only to someone who is, or in the
+// same plan becomes, an admin; the previous owner becomes an admin. Several candidates are a conflict:
+// no change and an alert. A departed owner hands over to the configured successor if that person is
+// an active admin; otherwise their sessions and keys go, their access is suspended, the ownership row
+// stays, and an owner_departed alert is raised.
+import type { AccountPolicy, Role } from "../mapping/mapping-rules.ts";
+import type { ActualMember, ActualState } from "./actual-state.ts";
+import type { PlanAction, Reason } from "./plan.ts";
+import type { Target } from "./plan-changes.ts";
+import { planKeyChanges } from "./key-scope.ts";
+
+export interface OwnershipPlan {
+  readonly actions: PlanAction[];
+  /** Members whose whole handling the ownership step did (the departed owner without a successor). */
+  readonly handled: ReadonlySet<string>;
+  /** Roles as they stand after a transfer, for the planner's role comparisons. */
+  readonly roleAfterTransfer: ReadonlyMap<string, Role>;
+}
+
+function transfer(from: ActualMember | undefined, to: Target, actual: ActualState, reason: Reason, actions: PlanAction[], roles: Map<string, Role>): void {
+  const member = actual.members.get(to.userKey);
+  if (member && member.role === "member") actions.push({ type: "change_role", userId: to.userKey, from: "member", to: "admin", reason: { ...reason, event: "becomes admin before taking ownership" } });
+  actions.push({ type: "transfer_ownership", from: from?.userId ?? "", to: to.userKey, reason });
+  roles.set(to.userKey, "owner");
+  if (from) roles.set(from.userId, "admin");
+  to.role = member ? "owner" : "admin"; // a new person is added as admin, then made owner
+  if (!member) roles.set(to.userKey, "admin");
+}
+
+export function planOwnership(targets: Map<string, Target>, actual: ActualState, policy: AccountPolicy): OwnershipPlan {
+  const actions: PlanAction[] = [];
+  const handled = new Set<string>();
+  const roles = new Map<string, Role>();
+  const owner = [...actual.members.values()].find((m) => m.role === "owner");
+  const candidates = [...targets.values()].filter((t) => t.role === "owner");
+  const ownerTarget = owner ? targets.get(owner.userId) : undefined;
+
+  if (candidates.length > 1) {
+    actions.push({ type: "alert", kind: "owner_conflict", reason: { event: "owner rule", rule: candidates[0]!.person.roleRule },
+      detail: `owner rules match ${candidates.length} people (${candidates.map((c) => c.person.email).join(", ")}); ownership unchanged`,
+      data: { candidates: candidates.map((c) => c.person.email) } });
+    // no change: existing members keep their role, nobody new is added on an owner rule alone
+    for (const c of candidates) c.role = actual.members.get(c.userKey)?.role ?? null;
+  } else if (candidates.length === 1) {
+    const candidate = candidates[0]!;
+    if (candidate.userKey !== owner?.userId) {
+      transfer(owner, candidate, actual, { rule: candidate.person.roleRule, connectionIds: candidate.person.connectionIds, event: "owner rule" }, actions, roles);
+    }
+  }
+  if (!owner) {
+    if (candidates.length !== 1) {
+      // the database refuses members without an owner: nothing can be added until one is named
+      for (const t of targets.values()) if (!actual.members.has(t.userKey)) t.role = null;
+      if (targets.size > 0) actions.push({ type: "alert", kind: "owner_missing", reason: { event: "no owner" }, detail: "the account has no owner, so nobody can be added: add an owner rule matching one person" });
+    }
+    return { actions, handled, roleAfterTransfer: roles };
+  }
+  if (roles.has(owner.userId)) return { actions, handled, roleAfterTransfer: roles }; // ownership moved by a rule
+
+  const departing = owner.managedBy !== null && (!ownerTarget || ownerTarget.role === null);
+  if (!departing) {
+    if (ownerTarget && candidates.length === 0) ownerTarget.role = "owner"; // never demote the only owner
+    return { actions, handled, roleAfterTransfer: roles };
+  }
+  const reason: Reason = { connectionIds: ownerTarget?.person.connectionIds, event: "owner departed" };
+  // the successor must be an active admin once this plan is applied: already, or becoming one in it
+  const successorEmail = policy.ownerSuccessor?.toLowerCase();
+  const successorUser = successorEmail ? actual.usersByEmail.get(successorEmail) : undefined;
+  const successorKey = successorUser?.userId ?? (successorEmail ? `new:${successorEmail}` : undefined);
+  const successorMember = successorUser ? actual.members.get(successorUser.userId) : undefined;
+  const successorTarget = successorKey ? targets.get(successorKey) : undefined;
+  const manualAdmin = successorMember?.managedBy === null && successorMember.role === "admin" && successorMember.status === "active";
+  // a successor the IdP knows is ready if the plan keeps them an admin; one it does not, if a manual active admin
+  const ready = successorTarget ? successorTarget.role === "admin" : manualAdmin;
+  if (successorKey && successorKey !== owner.userId && ready) {
+    actions.push({ type: "transfer_ownership", from: owner.userId, to: successorKey, reason: { ...reason, event: "owner departed: ownership to the configured successor" } });
+    roles.set(successorKey, "owner");
+    roles.set(owner.userId, "admin");
+    if (successorTarget) successorTarget.role = successorMember ? "owner" : "admin";
+    return { actions, handled, roleAfterTransfer: roles };
+  }
+  handled.add(owner.userId);
+  if (owner.status !== "active") return { actions, handled, roleAfterTransfer: roles }; // already done
+  actions.push({ type: "suspend_member", userId: owner.userId, reason });
+  if (owner.activeSessions > 0) actions.push({ type: "revoke_sessions", userId: owner.userId, reason });
+  actions.push(...planKeyChanges(owner, { active: false, role: "owner", writableDomainIds: new Set() }, { ...policy, orgKeys: "revoke" }, reason));
+  actions.push({ type: "alert", kind: "owner_departed", userId: owner.userId, reason,
+    detail: `the owner ${owner.email} left the IdP and no active admin successor is configured: their sessions and keys are revoked and access suspended; name a new owner` });
+  return { actions, handled, roleAfterTransfer: roles };
+}

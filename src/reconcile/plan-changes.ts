@@ -1,0 +1,141 @@
+// The planner: (desired, actual, policy) → plan. Pure. It changes only what an IdP manages, reports
+// manual members untouched, keeps exactly one owner, keeps every key within its creator's access,
+// and a plan computed right after applying one is empty.
+import type { DesiredPerson, DesiredState } from "../mapping/desired-state.ts";
+import type { AccountPolicy, Access, Role } from "../mapping/mapping-rules.ts";
+import type { ActualMember, ActualState } from "./actual-state.ts";
+import type { IdentityResolution } from "./identity-resolution.ts";
+import type { Plan, PlanAction, Reason } from "./plan.ts";
+import { planKeyChanges } from "./key-scope.ts";
+import { planOwnership } from "./ownership.ts";
+
+export interface PlanInput {
+  readonly desired: DesiredState;
+  readonly actual: ActualState;
+  readonly identities: IdentityResolution;
+  readonly policy: AccountPolicy;
+  /** Epoch milliseconds: the planner's only notion of time (retention). */
+  readonly now: number;
+}
+
+/** Where a person should end up; `userKey` is an app user id or a `new:` key. */
+export interface Target {
+  readonly userKey: string;
+  readonly person: DesiredPerson;
+  role: Role | null;
+}
+
+const DAY_MS = 86_400_000;
+
+function reasonFor(person: DesiredPerson, event: string, rule?: string | null): Reason {
+  return { rule: rule ?? person.roleRule, connectionIds: person.connectionIds, event };
+}
+
+function grantActions(userKey: string, member: ActualMember | undefined, person: DesiredPerson, role: Role): PlanAction[] {
+  const actions: PlanAction[] = [];
+  const wanted = new Map(role === "member" ? person.grants.map((g) => [g.domainId, g]) : []);
+  const current = new Map((member?.grants ?? []).map((g) => [g.domainId, g]));
+  for (const [domainId, grant] of wanted) {
+    const existing = current.get(domainId);
+    const reason = reasonFor(person, "rule", grant.rule);
+    if (!existing) actions.push({ type: "grant_domain", userKey, domainId, access: grant.access, reason });
+    else if (existing.managed && existing.access !== grant.access) {
+      actions.push({ type: "change_access", userId: userKey, domainId, from: existing.access, to: grant.access, reason });
+    }
+  }
+  for (const [domainId, grant] of current) {
+    if (grant.managed && !wanted.has(domainId)) {
+      actions.push({ type: "revoke_domain", userId: userKey, domainId, reason: reasonFor(person, role === "member" ? "no rule grants this domain" : `${role}s see every domain`) });
+    }
+  }
+  return actions;
+}
+
+function writable(member: ActualMember | undefined, person: DesiredPerson | undefined, role: Role): Set<string> {
+  const manual = (member?.grants ?? []).filter((g) => !g.managed && g.access === "write").map((g) => g.domainId);
+  const managed = role === "member" ? (person?.grants ?? []).filter((g) => g.access === "write").map((g) => g.domainId) : [];
+  return new Set([...manual, ...managed]);
+}
+
+/** Everything a departure or unassignment closes: membership, grants, sessions, invitations, keys. */
+function removeAccess(member: ActualMember, person: DesiredPerson | undefined, input: PlanInput, event: string): PlanAction[] {
+  const reason: Reason = { connectionIds: person?.connectionIds, event };
+  const actions: PlanAction[] = [];
+  if (member.status === "active") actions.push({ type: "suspend_member", userId: member.userId, reason });
+  for (const grant of member.grants) if (grant.managed) actions.push({ type: "revoke_domain", userId: member.userId, domainId: grant.domainId, reason });
+  if (member.activeSessions > 0) actions.push({ type: "revoke_sessions", userId: member.userId, reason });
+  if (member.pendingInvitations > 0 || (input.actual.invitationsTo.get(member.email.toLowerCase()) ?? 0) > 0) {
+    actions.push({ type: "revoke_invitations", userId: member.userId, email: member.email, reason });
+  }
+  actions.push(...planKeyChanges(member, { active: false, role: member.role, writableDomainIds: new Set() }, input.policy, reason));
+  const expired = member.suspendedAt !== null && input.now - Date.parse(member.suspendedAt) >= input.policy.retentionDays * DAY_MS;
+  if (person?.deleted || expired) actions.push({ type: "delete_member", userId: member.userId, reason: { ...reason, event: person?.deleted ? "deleted in the IdP" : "retention ended" } });
+  return actions;
+}
+
+const ORDER: Record<PlanAction["type"], number> = {
+  create_user: 0, link_identity: 1, add_member: 2, reactivate_member: 3, change_role: 4, transfer_ownership: 5, grant_domain: 6,
+  change_access: 7, revoke_domain: 8, narrow_key: 9, revoke_key: 10, revoke_sessions: 11, revoke_invitations: 12,
+  suspend_member: 13, delete_member: 14, alert: 15,
+};
+
+export function planChanges(input: PlanInput): Plan {
+  const { desired, actual, identities } = input;
+  const actions: PlanAction[] = [...identities.links];
+  const targets = new Map<string, Target>();
+  for (const person of desired.people.values()) {
+    if (person.key.startsWith("conflict:")) {
+      const conflict = identities.conflicts.get(person.key)!;
+      if (person.state === "assigned") actions.push({ type: "alert", kind: "manual_user_conflict", userId: conflict.userId, reason: reasonFor(person, "identity"),
+        detail: `${conflict.email} is an existing app user no IdP manages; set policy.link_by_email to let the IdP take it over` });
+      continue;
+    }
+    targets.set(person.key, { userKey: person.key, person, role: person.state === "assigned" ? person.role : null });
+  }
+
+  const ownership = planOwnership(targets, actual, input.policy);
+  actions.push(...ownership.actions);
+  const manualMembers: string[] = [];
+
+  for (const target of targets.values()) {
+    const { person, userKey } = target;
+    const member = actual.members.get(userKey);
+    if (member && member.managedBy === null && !identities.links.some((l) => l.type === "link_identity" && l.userId === userKey && l.via === "policy-email")) {
+      manualMembers.push(member.email);
+      continue;
+    }
+    if (ownership.handled.has(userKey)) continue;
+    if (target.role === null) {
+      if (member) actions.push(...removeAccess(member, person, input, person.state === "departed" ? "departed" : "in no mapped group"));
+      continue;
+    }
+    const role = target.role;
+    if (!member) {
+      if (userKey.startsWith("new:")) {
+        const created = identities.newPeople.get(userKey)!;
+        actions.push({ type: "create_user", key: userKey, email: created.email, displayName: created.displayName, idpUserIds: created.idpUserIds, reason: reasonFor(person, "new IdP user") });
+      }
+      actions.push({ type: "add_member", userKey, role, reason: reasonFor(person, "rule") });
+      actions.push(...grantActions(userKey, undefined, person, role));
+      continue;
+    }
+    if (member.status === "suspended") actions.push({ type: "reactivate_member", userId: userKey, reason: reasonFor(person, "reactivated in the IdP") });
+    const currentRole = ownership.roleAfterTransfer.get(userKey) ?? member.role;
+    if (currentRole !== role) actions.push({ type: "change_role", userId: userKey, from: currentRole, to: role, reason: reasonFor(person, "rule") });
+    actions.push(...grantActions(userKey, member, person, role));
+    actions.push(...planKeyChanges(member, { active: true, role, writableDomainIds: writable(member, person, role) }, input.policy, reasonFor(person, "access changed")));
+  }
+
+  // managed members no IdP mentions any more lose access the same way
+  for (const member of actual.members.values()) {
+    if (member.managedBy === null) {
+      if (!targets.has(member.userId) && !manualMembers.includes(member.email)) manualMembers.push(member.email);
+      continue;
+    }
+    if (!targets.has(member.userId) && !ownership.handled.has(member.userId)) actions.push(...removeAccess(member, undefined, input, "no IdP knows this member"));
+  }
+  const ordered = actions.map((a, i) => [a, i] as const).sort(([a, i], [b, j]) => ORDER[a.type] - ORDER[b.type] || i - j).map(([a]) => a);
+  return { actions: ordered, manualMembers: manualMembers.sort(), warnings: desired.warnings };
+}
+
+export type { Access };
