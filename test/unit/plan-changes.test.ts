@@ -15,7 +15,7 @@ function plan(snap: AccountSnapshot, state: ActualState, ruleSet: MappingRules =
 }
 
 /** Plans, checks nothing touches the bystander, applies, and checks the next plan changes nothing. */
-function planned(snap: AccountSnapshot, state: ActualState, ruleSet: MappingRules = rules()): PlanAction[] {
+function planned(snap: AccountSnapshot, state: ActualState, ruleSet: MappingRules = rules()): readonly PlanAction[] {
   const first = plan(snap, state, ruleSet);
   expect(first.actions.filter((a) => "userId" in a && a.userId === BYSTANDER.userId && a.type !== "alert")).toEqual([]);
   if (state.members.has(BYSTANDER.userId)) expect(first.manualMembers).toContain(BYSTANDER.email);
@@ -24,7 +24,7 @@ function planned(snap: AccountSnapshot, state: ActualState, ruleSet: MappingRule
   return first.actions;
 }
 
-const types = (actions: PlanAction[]) => actions.map((a) => a.type);
+const types = (actions: readonly PlanAction[]) => actions.map((a) => a.type);
 const owner = member("olga", "owner");
 
 describe("joining", () => {

@@ -27,7 +27,9 @@ const scenario = fc.record({
   linkByEmail: fc.boolean(),
 });
 
-function build(s: fc.RecordValue<typeof scenario extends fc.Arbitrary<infer T> ? T : never>) {
+type Scenario = typeof scenario extends fc.Arbitrary<infer T> ? T : never;
+
+function build(s: Scenario) {
   const users = [idpUser("olga", { active: s.ownerActive }), ...s.people.filter((p) => p.inIdp).map((p) => idpUser(p.name, { active: p.active, deleted: p.deleted }))];
   const groups: Record<string, string[]> = Object.fromEntries(GROUPS.map((g) => [g, s.people.filter((p) => p.inIdp && p.groups.includes(g)).map((p) => p.name)]));
   if (s.ownerInIdp) groups.Owners = ["olga", ...(groups.Owners ?? [])];
