@@ -1,0 +1,70 @@
+// One reconcile run of one account: load → plan (pure) → brake (pure) → apply, in one transaction,
+// recorded as a sync run. Runs of one account are serialised by a row lock on the account.
+import type { Knex } from "knex";
+import { runSql } from "../db/run-sql.ts";
+import { loadAccountSnapshot } from "../snapshot/account-snapshot.ts";
+import { planAccount } from "./plan-account.ts";
+import type { Plan } from "./plan.ts";
+import { loadActualState, loadDomains, loadRules } from "./load-account-state.ts";
+import { applyRemovalBrake } from "./removal-brake.ts";
+import { applyPlan } from "./apply-plan.ts";
+
+export interface ReconcileOptions {
+  readonly trigger: string;
+  /** Plan only; change nothing. */
+  readonly dryRun?: boolean;
+  /** Apply removals without the brake: an operator approved this held run. */
+  readonly approvedRunId?: string;
+  readonly actor?: string;
+}
+
+export interface ReconcileResult {
+  readonly runId: string | null;
+  readonly status: "succeeded" | "held" | "dry-run" | "nothing-to-do";
+  readonly plan: Plan;
+  readonly applied: number;
+  readonly withheld: number;
+}
+
+const BRAKE_WINDOW_MINUTES = 15;
+
+export async function reconcileAccount(db: Knex, accountId: string, options: ReconcileOptions): Promise<ReconcileResult> {
+  return db.transaction(async (trx) => {
+    await runSql(trx, `select id from accounts where id = ? for update`, [accountId]);
+    const snapshot = await loadAccountSnapshot(trx, accountId);
+    const [rules, domains, actual] = await Promise.all([loadRules(trx, accountId), loadDomains(trx, accountId), loadActualState(trx, accountId, snapshot)]);
+    const plan = planAccount({ snapshot, rules, domains, actual, now: Date.now() });
+    await runSql(trx, `update reconcile_requests set processed_at = now() where account_id = ? and processed_at is null`, [accountId]);
+    if (options.dryRun) return { runId: null, status: "dry-run", plan, applied: 0, withheld: 0 };
+    if (plan.actions.length === 0) return { runId: null, status: "nothing-to-do", plan, applied: 0, withheld: 0 };
+
+    const activeMembers = [...actual.members.values()].filter((m) => m.status === "active").length;
+    const { rows: [recent] } = await runSql<{ n: number }>(trx,
+      `select count(*)::int as n from audit_log where account_id = ? and actor = 'reconciler'
+       and action in ('member.deprovisioned', 'member.removed', 'domain.revoked') and occurred_at > now() - make_interval(mins => ?)`,
+      [accountId, BRAKE_WINDOW_MINUTES]);
+    const verdict = options.approvedRunId
+      ? { held: false, removals: 0, limit: 0, proceed: [...plan.actions], withheld: [] }
+      : applyRemovalBrake(plan.actions, activeMembers, rules.policy, recent?.n ?? 0);
+
+    const { rows: [run] } = await runSql<{ id: string }>(trx,
+      `insert into sync_runs (account_id, kind, status, trigger, counts) values (?, 'reconcile', 'running', ?, '{}'::jsonb) returning id`, [accountId, options.trigger]);
+    const ctx = { accountId, runId: run!.id, actor: options.actor ?? "reconciler" };
+    const applied = await applyPlan(trx, verdict.proceed, ctx);
+    const counts = { actions: plan.actions.length, applied, withheld: verdict.withheld.length, removals: verdict.removals, limit: verdict.limit };
+    if (verdict.held) {
+      await runSql(trx, `update sync_runs set status = 'held', finished_at = now(), counts = ?::jsonb, plan = ?::jsonb where id = ?`,
+        [JSON.stringify(counts), JSON.stringify({ withheld: verdict.withheld, warnings: plan.warnings }), run!.id]);
+      await runSql(trx, `insert into alerts (account_id, kind, detail, data, run_id) values (?, 'run_held', ?, ?::jsonb, ?)`,
+        [accountId, `run ${run!.id} would remove ${verdict.removals} memberships or grants (limit ${verdict.limit}); approve or reject it`, JSON.stringify(counts), run!.id]);
+      await runSql(trx, `insert into events (account_id, type, payload, run_id) values (?, 'run.held', ?::jsonb, ?)`, [accountId, JSON.stringify(counts), run!.id]);
+    } else {
+      await runSql(trx, `update sync_runs set status = 'succeeded', finished_at = now(), counts = ?::jsonb where id = ?`, [JSON.stringify(counts), run!.id]);
+    }
+    if (options.approvedRunId) {
+      await runSql(trx, `update sync_runs set status = 'succeeded', finished_at = now() where id = ? and status = 'held'`, [options.approvedRunId]);
+      await runSql(trx, `update alerts set resolved_at = now() where run_id = ? and kind = 'run_held' and resolved_at is null`, [options.approvedRunId]);
+    }
+    return { runId: run!.id, status: verdict.held ? "held" : "succeeded", plan, applied, withheld: verdict.withheld.length };
+  });
+}
