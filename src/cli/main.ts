@@ -10,7 +10,7 @@ import { commands } from "./commands.ts";
 
 const USAGE = `usage: idsync <command> [options]
 
-  serve                                   run the SCIM endpoint and admin API (PORT, default 8080)
+  serve [--no-scheduler]                  run the SCIM endpoint, admin API and reconciles (PORT, default 8080)
   migrate                                 bring the database schema up to date
   account create <slug> --domain <d>… [--owner <email>] [--name <name>]
   account list
@@ -25,6 +25,7 @@ with IDSYNC_ADMIN_TOKEN. The database is PostgreSQL when DATABASE_URL is set, el
 
 const OPTIONS = {
   json: { type: "boolean" },
+  "no-scheduler": { type: "boolean" },
   help: { type: "boolean", short: "h" },
   domain: { type: "string", multiple: true },
   owner: { type: "string" },
@@ -35,10 +36,10 @@ const OPTIONS = {
   "grace-minutes": { type: "string" },
 } as const;
 
-async function serve(): Promise<void> {
+async function serve(scheduler: boolean): Promise<void> {
   const settings = loadSettings();
   const log = createLogger(settings.logLevel);
-  const server = await startServer(settings, log);
+  const server = await startServer(settings, log, { scheduler });
   const stop = (signal: string) => {
     log.info({ signal }, "shutting down");
     server.close().then(() => process.exit(0), (error) => {
@@ -65,7 +66,7 @@ async function main(argv: string[]): Promise<void> {
   const { values, positionals } = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true });
   const [first, second, ...rest] = positionals;
   if (values.help || !first) return void process.stdout.write(`${USAGE}\n`);
-  if (first === "serve") return serve();
+  if (first === "serve") return serve(values["no-scheduler"] !== true);
   if (first === "migrate") return migrate();
   const command = commands[`${first} ${second ?? ""}`.trim()];
   if (!command) throw new CliError(`unknown command "${[first, second].filter(Boolean).join(" ")}"\n\n${USAGE}`, 2);

@@ -12,6 +12,7 @@ import { createAccount, listAccounts } from "../accounts/accounts.ts";
 import { createScimConnection } from "../accounts/connections.ts";
 import { createApp } from "./app.ts";
 import { SCIM_PATH } from "../sources/scim/scim-router.ts";
+import { ReconcileScheduler } from "../scheduler/reconcile-scheduler.ts";
 
 export interface RunningServer {
   readonly url: string;
@@ -41,7 +42,14 @@ async function createDemoAccount(database: Database, publicUrl: string, announce
   ].join("\n"));
 }
 
-export async function startServer(settings: Settings, log: Logger, announce: Announce = (t) => process.stdout.write(`${t}\n`)): Promise<RunningServer> {
+export interface ServeOptions {
+  /** Run reconciles in this process (off for HTTP-only replicas: `serve --no-scheduler`). */
+  readonly scheduler?: boolean;
+  readonly announce?: Announce;
+}
+
+export async function startServer(settings: Settings, log: Logger, options: ServeOptions = {}): Promise<RunningServer> {
+  const announce = options.announce ?? ((t: string) => process.stdout.write(`${t}\n`));
   const database = await openDatabase({ databaseUrl: settings.databaseUrl, dataDir: settings.dataDir });
   try {
     const ran = await migrateToLatest(database.knex);
@@ -54,7 +62,9 @@ export async function startServer(settings: Settings, log: Logger, announce: Ann
     const publicUrl = settings.publicUrl ?? `http://127.0.0.1:${port}`;
     server.on("request", createApp({ db: database.knex, log, settings, publicUrl }));
     if (settings.demoAccount && database.kind === "pglite") await createDemoAccount(database, publicUrl, announce);
-    log.info({ url: publicUrl, database: database.description }, "idsync listening");
+    const scheduler = options.scheduler === false ? undefined : new ReconcileScheduler({ db: database.knex, log });
+    scheduler?.start();
+    log.info({ url: publicUrl, database: database.description, scheduler: scheduler !== undefined }, "idsync listening");
 
     let closing: Promise<void> | undefined;
     return {
@@ -64,6 +74,7 @@ export async function startServer(settings: Settings, log: Logger, announce: Ann
         const closed = new Promise<void>((resolve) => server.close(() => resolve()));
         server.closeIdleConnections();
         await closed;
+        await scheduler?.stop();
         await database.close();
       })()),
     };

@@ -26,6 +26,8 @@ export interface DesiredPerson {
   readonly displayName: string | null;
   /** departed: deactivated or deleted in any connection that knows them; unassigned: in no mapped group. */
   readonly state: PersonState;
+  /** Every IdP that knew them deleted them (the membership goes now, not after retention). */
+  readonly deleted: boolean;
   readonly role: Role | null;
   readonly roleRule: string | null;
   /** Empty for owners and admins: they see every domain. */
@@ -88,7 +90,9 @@ interface Accumulator {
   connectionIds: Set<string>;
   email: string | null;
   displayName: string | null;
-  departed: boolean;
+  inactive: boolean;
+  liveConnections: Set<string>;
+  deletedConnections: Set<string>;
   matched: boolean;
   role: Role | null;
   roleRule: string | null;
@@ -124,13 +128,18 @@ export function desiredState(
     let acc = people.get(key);
     if (!acc) {
       acc = { idpUserIds: [], connectionIds: new Set(), email: user.email ?? user.userName, displayName: user.displayName,
-        departed: false, matched: false, role: null, roleRule: null, grants: new Map() };
+        inactive: false, liveConnections: new Set(), deletedConnections: new Set(), matched: false, role: null, roleRule: null, grants: new Map() };
       people.set(key, acc);
     }
     acc.idpUserIds.push(user.id);
     acc.connectionIds.add(user.connectionId);
-    if (!user.active || user.deleted) acc.departed = true;
-    if (user.deleted) continue;
+    if (user.deleted) {
+      acc.deletedConnections.add(user.connectionId);
+      continue;
+    }
+    acc.liveConnections.add(user.connectionId);
+    if (!user.active) acc.inactive = true;
+    if (user.email) acc.email = user.email;
 
     const groups = groupsOf(user.id);
     for (const { rule, groupIds, condition, grants } of compiled) {
@@ -157,10 +166,13 @@ export function desiredState(
 
   const result = new Map<string, DesiredPerson>();
   for (const [key, acc] of people) {
-    const state: PersonState = acc.departed ? "departed" : acc.matched ? "assigned" : "unassigned";
+    // a deletion counts unless the same IdP knows the person again (re-created with a new id)
+    const deletedSomewhere = [...acc.deletedConnections].some((c) => !acc.liveConnections.has(c));
+    const state: PersonState = acc.inactive || deletedSomewhere ? "departed" : acc.matched ? "assigned" : "unassigned";
     const role = state === "assigned" ? acc.role : null;
     result.set(key, {
       key, idpUserIds: acc.idpUserIds, connectionIds: [...acc.connectionIds], email: acc.email, displayName: acc.displayName, state,
+      deleted: acc.liveConnections.size === 0,
       role, roleRule: state === "assigned" ? acc.roleRule : null,
       grants: role === "member" ? [...acc.grants.values()].sort((a, b) => a.domainId.localeCompare(b.domainId)) : [],
     });

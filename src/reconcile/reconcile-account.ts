@@ -31,10 +31,15 @@ const BRAKE_WINDOW_MINUTES = 15;
 export async function reconcileAccount(db: Knex, accountId: string, options: ReconcileOptions): Promise<ReconcileResult> {
   return db.transaction(async (trx) => {
     await runSql(trx, `select id from accounts where id = ? for update`, [accountId]);
+    // only requests committed before the snapshot is read are answered by this run
+    const { rows: [pending] } = await runSql<{ last: string | null }>(trx,
+      `select max(id)::text as last from reconcile_requests where account_id = ? and processed_at is null`, [accountId]);
     const snapshot = await loadAccountSnapshot(trx, accountId);
     const [rules, domains, actual] = await Promise.all([loadRules(trx, accountId), loadDomains(trx, accountId), loadActualState(trx, accountId, snapshot)]);
     const plan = planAccount({ snapshot, rules, domains, actual, now: Date.now() });
-    await runSql(trx, `update reconcile_requests set processed_at = now() where account_id = ? and processed_at is null`, [accountId]);
+    if (pending?.last) {
+      await runSql(trx, `update reconcile_requests set processed_at = now() where account_id = ? and processed_at is null and id <= ?`, [accountId, pending.last]);
+    }
     if (options.dryRun) return { runId: null, status: "dry-run", plan, applied: 0, withheld: 0 };
     if (plan.actions.length === 0) return { runId: null, status: "nothing-to-do", plan, applied: 0, withheld: 0 };
 

@@ -176,3 +176,30 @@ test("200 removals at once are held until approved; additions go ahead", async (
   expect((await q(`select count(*)::int as n from memberships where account_id = ? and status = 'active'`, [t.accountId]))[0].n).toBe(2);
   expect((await q(`select status from sync_runs where id = ?`, [held.runId]))[0].status).toBe("succeeded");
 }, 120_000);
+
+test("a SCIM deactivation is applied by the worker, durably: the request outlives a crash before the apply", async () => {
+  const { ReconcileScheduler } = await import("../../src/scheduler/reconcile-scheduler.ts");
+  const { createLogger } = await import("../../src/log/logger.ts");
+  const t = await tenant("durable");
+  const idpId = await pushUser(t, "quitter", ["Developers"]);
+  await reconcileAccount(harness.db.knex, t.accountId, { trigger: "test" });
+  const [{ id: userId }] = await q(`select id from users where email = ?`, ["quitter@acme-durable.example.com"]);
+  const key = await createApiKey(harness.db.knex, { accountId: t.accountId, userId, name: "prod" });
+
+  // no worker is running: as if the process died right after answering the SCIM request
+  expect((await t.client.patch(`/Users/${idpId}`, { schemas: [PATCH], Operations: [{ op: "replace", path: "active", value: false }] })).status).toBe(200);
+  expect((await q(`select count(*)::int as n from reconcile_requests where account_id = ? and processed_at is null`, [t.accountId]))[0].n).toBeGreaterThan(0);
+  expect((await q(`select revoked_at from api_keys where id = ?`, [key.id]))[0].revoked_at).toBeNull();
+
+  const worker = new ReconcileScheduler({ db: harness.db.knex, log: createLogger("silent"), pollMs: 20, fullReconcileCron: "0 0 1 1 *" });
+  worker.start();
+  try {
+    for (let i = 0; i < 200 && (await q(`select revoked_at from api_keys where id = ?`, [key.id]))[0].revoked_at === null; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 25));
+    }
+  } finally {
+    await worker.stop();
+  }
+  expect((await q(`select revoked_at from api_keys where id = ?`, [key.id]))[0].revoked_at).not.toBeNull();
+  expect((await q(`select count(*)::int as n from reconcile_requests where account_id = ? and processed_at is null`, [t.accountId]))[0].n).toBe(0);
+});

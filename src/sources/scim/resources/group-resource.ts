@@ -21,6 +21,7 @@ import {
   type IdpGroupRow, type MemberReference,
 } from "../../../snapshot/idp-groups.ts";
 import type { ConnectionScope, Executor } from "../../../snapshot/connection-scope.ts";
+import { recordSnapshotChange } from "../../../snapshot/snapshot-changes.ts";
 
 type Json = Record<string, unknown>;
 
@@ -114,6 +115,7 @@ export class ScimGroupResource extends SCIMMY.Resources.Group {
           await assertMembersExist(trx, ctx.scope, written.id, members);
           await replaceGroupMembers(trx, ctx.scope, written.id, members);
         }
+        await recordSnapshotChange(trx, ctx.scope, `SCIM ${operation} /Groups/${written.id}`);
         return written;
       });
       return (await this.render(ctx, [row]))[0] as never;
@@ -131,6 +133,7 @@ export class ScimGroupResource extends SCIMMY.Resources.Group {
       await ctx.db.transaction(async (trx) => {
         if (!(await lockIdpGroup(trx, ctx.scope, id))) throw scimError(404, null, `Group ${id} not found`);
         for (const step of steps) await applyGroupStep(trx, ctx.scope, id, step);
+        await recordSnapshotChange(trx, ctx.scope, `SCIM PATCH /Groups/${id}`);
       });
       return undefined as never;
     });
@@ -140,7 +143,11 @@ export class ScimGroupResource extends SCIMMY.Resources.Group {
     const ctx = context as ScimContext;
     return guarded(ctx, async () => {
       const id = existingIdOr404(this.request, "Group");
-      const deleted = await ctx.db.transaction((trx) => tombstoneIdpGroup(trx, ctx.scope, id));
+      const deleted = await ctx.db.transaction(async (trx) => {
+        const found = await tombstoneIdpGroup(trx, ctx.scope, id);
+        if (found) await recordSnapshotChange(trx, ctx.scope, `SCIM DELETE /Groups/${id}`);
+        return found;
+      });
       if (!deleted) throw scimError(404, null, `Group ${id} not found`);
     });
   }

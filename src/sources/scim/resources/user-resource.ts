@@ -13,6 +13,7 @@ import { storedDocument, userFields } from "./stored-document.ts";
 import {
   existingIdOr404, guarded, pagedListResponse, pageSize, requireObjectBody, resourceRequest, scimmyConstructorArgs, type ResourceRequest,
 } from "./resource-request.ts";
+import { recordSnapshotChange } from "../../../snapshot/snapshot-changes.ts";
 import { findIdpUser, insertIdpUser, listIdpUsers, replaceIdpUser, tombstoneIdpUser, type IdpUserRow } from "../../../snapshot/idp-users.ts";
 
 type Json = Record<string, unknown>;
@@ -59,13 +60,13 @@ export class ScimUserResource extends SCIMMY.Resources.User {
       const operation = this.request.id === undefined ? "POST" : "PUT";
       const document = storedDocument(new SCIMMY.Schemas.User(normaliseResourceBody(requireObjectBody(body, operation), "User"), "in"));
       const fields = userFields(document);
-      let row: IdpUserRow | undefined;
-      if (this.request.id === undefined) {
-        row = await insertIdpUser(ctx.db, ctx.scope, fields);
-      } else {
-        row = await replaceIdpUser(ctx.db, ctx.scope, existingIdOr404(this.request, "User"), fields);
-        if (!row) throw scimError(404, null, `User ${this.request.id} not found`);
-      }
+      const id = this.request.id === undefined ? undefined : existingIdOr404(this.request, "User");
+      const row = await ctx.db.transaction(async (trx) => {
+        const written: IdpUserRow | undefined = id === undefined ? await insertIdpUser(trx, ctx.scope, fields) : await replaceIdpUser(trx, ctx.scope, id, fields);
+        if (!written) throw scimError(404, null, `User ${id} not found`);
+        await recordSnapshotChange(trx, ctx.scope, `SCIM ${operation} /Users/${written.id}`);
+        return written;
+      });
       return this.project(renderUser(row, ctx.baseUrl)) as never;
     });
   }
@@ -89,7 +90,9 @@ export class ScimUserResource extends SCIMMY.Resources.User {
           return instance;
         });
         const unchanged = document === undefined || JSON.stringify(userFields(document).resource) === JSON.stringify(current.resource);
-        return unchanged ? current : (await replaceIdpUser(trx, ctx.scope, id, userFields(document!)))!;
+          if (unchanged) return current;
+        await recordSnapshotChange(trx, ctx.scope, `SCIM PATCH /Users/${id}`);
+        return (await replaceIdpUser(trx, ctx.scope, id, userFields(document!)))!;
       });
       return this.project(renderUser(row, ctx.baseUrl)) as never;
     });
@@ -99,7 +102,11 @@ export class ScimUserResource extends SCIMMY.Resources.User {
     const ctx = context as ScimContext;
     return guarded(ctx, async () => {
       const id = existingIdOr404(this.request, "User");
-      const deleted = await ctx.db.transaction((trx) => tombstoneIdpUser(trx, ctx.scope, id));
+      const deleted = await ctx.db.transaction(async (trx) => {
+        const found = await tombstoneIdpUser(trx, ctx.scope, id);
+        if (found) await recordSnapshotChange(trx, ctx.scope, `SCIM DELETE /Users/${id}`);
+        return found;
+      });
       if (!deleted) throw scimError(404, null, `User ${id} not found`);
     });
   }
