@@ -7,6 +7,7 @@ import { migrateToLatest } from "../db/migrations.ts";
 import { startServer } from "../http/server.ts";
 import { AdminClient, CliError } from "./admin-client.ts";
 import { commands } from "./commands.ts";
+import { reconcileCommands } from "./reconcile-commands.ts";
 
 const USAGE = `usage: idsync <command> [options]
 
@@ -19,6 +20,18 @@ const USAGE = `usage: idsync <command> [options]
   connection list --account <slug>
   token rotate --connection <id> [--grace-minutes <n>]   (default 60: old tokens keep working that long)
   token revoke --connection <id>
+  rules check <file>                      validate a rules document (YAML or JSON); stores nothing
+  rules set --account <slug> <file>       store the account's rules and reconcile it
+  rules get --account <slug>
+  plan --account <slug>                   the changes a reconcile would make (dry run)
+  reconcile --account <slug>              apply them now
+  runs list --account <slug>
+  runs approve <run id> | runs reject <run id>      a run held by the removal brake
+  members --account <slug>                who has which role and domains, and who manages them
+  review --account <slug>                 access review: every person's access, the rule and source, since when
+  audit --account <slug>
+  keys create --account <slug> --email <user> [--name <n>] [--domain <d>…] [--org]
+  keys list --account <slug>
 
 Every operator command takes --json. They reach the server at IDSYNC_URL (default http://127.0.0.1:8080)
 with IDSYNC_ADMIN_TOKEN. The database is PostgreSQL when DATABASE_URL is set, else embedded in IDSYNC_DATA_DIR (./data).`;
@@ -34,6 +47,8 @@ const OPTIONS = {
   kind: { type: "string" },
   connection: { type: "string" },
   "grace-minutes": { type: "string" },
+  email: { type: "string" },
+  org: { type: "boolean" },
 } as const;
 
 async function serve(scheduler: boolean): Promise<void> {
@@ -68,10 +83,13 @@ async function main(argv: string[]): Promise<void> {
   if (values.help || !first) return void process.stdout.write(`${USAGE}\n`);
   if (first === "serve") return serve(values["no-scheduler"] !== true);
   if (first === "migrate") return migrate();
-  const command = commands[`${first} ${second ?? ""}`.trim()];
+  const all = { ...commands, ...reconcileCommands };
+  const twoWords = all[`${first} ${second ?? ""}`.trim()];
+  const command = twoWords ?? all[first];
   if (!command) throw new CliError(`unknown command "${[first, second].filter(Boolean).join(" ")}"\n\n${USAGE}`, 2);
   const settings = loadSettings();
-  await command({ positionals: rest, values: values as never, client: new AdminClient(settings.serverUrl, settings.adminToken) });
+  const args = twoWords ? rest : [second, ...rest].filter((p): p is string => p !== undefined);
+  await command({ positionals: args, values: values as never, client: new AdminClient(settings.serverUrl, settings.adminToken) });
 }
 
 main(process.argv.slice(2)).catch((error: unknown) => {

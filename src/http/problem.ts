@@ -2,11 +2,19 @@
 import type { Response } from "express";
 import { AccountNotFoundError, InvalidAccountInputError } from "../accounts/accounts.ts";
 import { ConnectionNotFoundError } from "../accounts/connections.ts";
+import { RulesDocumentError } from "../mapping/rules-document.ts";
 
 export class BadRequestError extends Error {
   constructor(message: string) {
     super(message);
     this.name = "BadRequestError";
+  }
+}
+
+export class NotFoundError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "NotFoundError";
   }
 }
 
@@ -16,7 +24,8 @@ export function sendProblem(res: Response, status: number, title: string, detail
 
 /** A known domain error's status, or undefined for an unexpected one. */
 export function problemStatus(error: unknown): { status: number; title: string } | undefined {
-  if (error instanceof AccountNotFoundError || error instanceof ConnectionNotFoundError) return { status: 404, title: "Not Found" };
+  if (error instanceof AccountNotFoundError || error instanceof ConnectionNotFoundError || error instanceof NotFoundError) return { status: 404, title: "Not Found" };
+  if (error instanceof RulesDocumentError) return { status: 422, title: "Invalid rules" };
   if (error instanceof InvalidAccountInputError || error instanceof BadRequestError) return { status: 400, title: "Bad Request" };
   if ((error as { type?: string })?.type === "entity.parse.failed") return { status: 400, title: "Bad Request" };
   return undefined;

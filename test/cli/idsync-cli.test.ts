@@ -102,6 +102,56 @@ test("operator mistakes get one clear line and a non-zero exit", async () => {
   expect(unknown.stderr).toMatch(/--account is required/);
 });
 
+test("rules, plan, reconcile, members, keys and audit through the CLI, with the worker applying SCIM changes", async () => {
+  const token = /SCIM token:\s+(idsync_scim_\S+)/.exec(output)![1]!;
+  const scim = async (method: string, p: string, body?: unknown) => {
+    const r = await fetch(`${url}/scim/v2${p}`, { method, headers: { authorization: `Bearer ${token}`, "content-type": "application/scim+json" }, body: body === undefined ? undefined : JSON.stringify(body) });
+    return r.status === 204 ? undefined : r.json();
+  };
+  const dev = await scim("POST", "/Users", { schemas: ["urn:ietf:params:scim:schemas:core:2.0:User"], userName: "dev@demo.example.com" });
+  const group = await scim("POST", "/Groups", { schemas: ["urn:ietf:params:scim:schemas:core:2.0:Group"], displayName: "Developers" });
+  await scim("PATCH", `/Groups/${group.id}`, { schemas: ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], Operations: [{ op: "add", path: "members", value: [{ value: dev.id }] }] });
+
+  const bad = path.join(dataDir, "bad-rules.yaml");
+  fs.writeFileSync(bad, "version: 1\nrules:\n  - group: Developers\n    role: superuser\n");
+  const checked = await idsync(["rules", "check", bad]);
+  expect(checked.code).toBe(1);
+  expect(checked.stderr).toMatch(/line 4: .*role must be owner, admin or member/);
+
+  const good = path.join(dataDir, "rules.yaml");
+  fs.writeFileSync(good, "version: 1\nrules:\n  - name: devs\n    group: Developers\n    domains:\n      staging.demo.example.com: write\n");
+  expect((await idsync(["rules", "check", good])).stdout).toMatch(/valid: 1 rule/);
+  const planned = await idsync(["plan", "--account", "demo"]);
+  expect(planned.stdout).toMatch(/nothing to change/); // no rules stored yet: nothing is granted
+  expect((await idsync(["rules", "set", "--account", "demo", good])).code).toBe(0);
+  expect((await idsync(["rules", "get", "--account", "demo"])).stdout).toContain("staging.demo.example.com: write");
+
+  // the worker inside serve reconciles the rule change on its own
+  let members: Array<{ email: string; role: string; grants: unknown[] }> = [];
+  for (let i = 0; i < 100 && !members.some((m) => m.email === "dev@demo.example.com"); i++) {
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    members = JSON.parse((await idsync(["members", "--account", "demo", "--json"])).stdout);
+  }
+  expect(members.find((m) => m.email === "dev@demo.example.com")).toMatchObject({ role: "member", grants: [{ domain: "staging.demo.example.com", access: "write" }] });
+
+  const key = JSON.parse((await idsync(["keys", "create", "--account", "demo", "--email", "dev@demo.example.com", "--name", "ci", "--json"])).stdout);
+  expect(key).toMatchObject({ scope: "domains" });
+  const refused = await idsync(["keys", "create", "--account", "demo", "--email", "dev@demo.example.com", "--org"]);
+  expect(refused.stderr).toMatch(/only admins and the owner/);
+
+  await scim("PATCH", `/Users/${dev.id}`, { schemas: ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], Operations: [{ op: "replace", value: { active: false } }] });
+  let keys: Array<{ id: string; revoked_at: string | null }> = [];
+  for (let i = 0; i < 100 && !keys.find((k) => k.id === key.id)?.revoked_at; i++) {
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    keys = JSON.parse((await idsync(["keys", "list", "--account", "demo", "--json"])).stdout);
+  }
+  expect(keys.find((k) => k.id === key.id)?.revoked_at).not.toBeNull();
+  const audit = (await idsync(["audit", "--account", "demo"])).stdout;
+  expect(audit).toMatch(/key\.revoked/);
+  expect(audit).toMatch(/member\.deprovisioned/);
+  expect((await idsync(["review", "--account", "demo"])).stdout).toMatch(/owner@demo\.example\.com\s+owner/);
+});
+
 test("a second process cannot open the embedded data directory, and SIGTERM closes it cleanly", async () => {
   const second = await idsync(["migrate"]);
   expect(second.code).not.toBe(0);

@@ -8,6 +8,7 @@ import { createAccount, findAccount, listAccounts } from "../../accounts/account
 import { createScimConnection, listConnections, revokeScimTokens, rotateScimToken } from "../../accounts/connections.ts";
 import { BadRequestError, problemStatus, sendProblem } from "../problem.ts";
 import { SCIM_PATH } from "../../sources/scim/scim-router.ts";
+import { reconcileRoutes } from "./reconcile-routes.ts";
 
 export const ADMIN_PATH = "/admin/v1";
 
@@ -83,6 +84,8 @@ export function createAdminRouter(options: { db: Knex; log: Logger; publicUrl: s
   router.post("/connections/:id/tokens/revoke", async (req: AdminRequest, res) => {
     res.json({ revoked: await revokeScimTokens(db, String(req.params.id), actorOf(req)) });
   });
+
+  router.use(reconcileRoutes(db, actorOf));
 
   router.use((_req, res) => sendProblem(res, 404, "Not Found", "No such admin endpoint"));
   router.use((error: unknown, _req: Request, res: Response, _next: NextFunction) => {

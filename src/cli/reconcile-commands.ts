@@ -1,0 +1,110 @@
+// Operator commands for the reconciler: rules, plan, reconcile, runs, members, review, audit, keys.
+import fs from "node:fs";
+import { CliError } from "./admin-client.ts";
+import type { CommandInput } from "./commands.ts";
+import { printJson, printTable } from "./output.ts";
+import { parseRulesDocument, RulesDocumentError } from "../mapping/rules-document.ts";
+
+const json = (input: CommandInput) => input.values.json === true;
+const account = (input: CommandInput) => {
+  const slug = input.values.account;
+  if (typeof slug !== "string" || !slug) throw new CliError("--account is required", 2);
+  return encodeURIComponent(slug);
+};
+const readFile = (input: CommandInput, usage: string) => {
+  const file = input.positionals[0];
+  if (!file) throw new CliError(usage, 2);
+  try {
+    return fs.readFileSync(file, "utf8");
+  } catch (error) {
+    throw new CliError(`cannot read ${file}: ${(error as Error).message}`);
+  }
+};
+
+type Rows = Array<Record<string, unknown>>;
+
+export const reconcileCommands: Record<string, (input: CommandInput) => Promise<void>> = {
+  // validates locally: no server needed, nothing stored
+  async "rules check"(input) {
+    const text = readFile(input, "usage: idsync rules check <file>");
+    try {
+      const rules = parseRulesDocument(text);
+      if (json(input)) return printJson({ valid: true, rules: rules.rules.length, policy: rules.policy });
+      process.stdout.write(`valid: ${rules.rules.length} rule(s), default ${rules.defaultRole}\n`);
+    } catch (error) {
+      if (!(error instanceof RulesDocumentError)) throw error;
+      if (json(input)) printJson({ valid: false, problems: error.problems });
+      else for (const p of error.problems) process.stderr.write(`line ${p.line}: ${p.message}\n`);
+      throw new CliError(`${error.problems.length} problem(s) in ${input.positionals[0]}`);
+    }
+  },
+  async "rules set"(input) {
+    const text = readFile(input, "usage: idsync rules set --account <slug> <file>");
+    const saved = await input.client.request<{ version: number; rules: number }>("PUT", `/accounts/${account(input)}/rules`, { document: text });
+    if (json(input)) return printJson(saved);
+    process.stdout.write(`rules version ${saved.version} stored (${saved.rules} rules); the account is reconciled now\n`);
+  },
+  async "rules get"(input) {
+    const stored = await input.client.request<{ document: string; version: number }>("GET", `/accounts/${account(input)}/rules`);
+    if (json(input)) return printJson(stored);
+    process.stdout.write(stored.document.endsWith("\n") ? stored.document : `${stored.document}\n`);
+  },
+  async plan(input) {
+    const plan = await input.client.request<{ rows: Rows; manualMembers: string[]; warnings: Array<{ line: number; rule: string; message: string }> }>("GET", `/accounts/${account(input)}/plan`);
+    if (json(input)) return printJson(plan);
+    if (plan.rows.length === 0) process.stdout.write("nothing to change\n");
+    else printTable(plan.rows, ["action", "who", "what", "why"]);
+    for (const w of plan.warnings) process.stdout.write(`warning: rule ${w.rule} (line ${w.line}): ${w.message}\n`);
+    if (plan.manualMembers.length) process.stdout.write(`manual members (not managed, left alone): ${plan.manualMembers.join(", ")}\n`);
+  },
+  async reconcile(input) {
+    const result = await input.client.request<{ runId: string | null; status: string; applied: number; withheld: number; rows: Rows }>("POST", `/accounts/${account(input)}/reconcile`);
+    if (json(input)) return printJson(result);
+    if (result.rows.length) printTable(result.rows, ["action", "who", "what", "why"]);
+    process.stdout.write(`run ${result.runId ?? "-"}: ${result.status}, ${result.applied} applied${result.withheld ? `, ${result.withheld} removals held for approval (idsync runs approve ${result.runId})` : ""}\n`);
+  },
+  async "runs list"(input) {
+    const { runs } = await input.client.request<{ runs: Rows }>("GET", `/accounts/${account(input)}/runs`);
+    if (json(input)) return printJson(runs);
+    printTable(runs.map((r) => ({ ...r, counts: JSON.stringify(r.counts) })), ["id", "kind", "status", "trigger", "started_at", "counts"]);
+  },
+  async "runs approve"(input) {
+    const result = await input.client.request<Record<string, unknown>>("POST", `/runs/${encodeURIComponent(input.positionals[0] ?? "")}/approve`);
+    if (json(input)) return printJson(result);
+    process.stdout.write(`approved: run ${result.runId} ${result.status}, ${result.applied} applied\n`);
+  },
+  async "runs reject"(input) {
+    const result = await input.client.request<Record<string, unknown>>("POST", `/runs/${encodeURIComponent(input.positionals[0] ?? "")}/reject`);
+    if (json(input)) return printJson(result);
+    process.stdout.write(`run ${result.runId} rejected; nothing was removed\n`);
+  },
+  async members(input) {
+    const { members } = await input.client.request<{ members: Rows }>("GET", `/accounts/${account(input)}/members`);
+    if (json(input)) return printJson(members);
+    printTable(members.map((m) => ({ ...m, grants: (m.grants as Array<{ domain: string; access: string }>).map((g) => `${g.domain}:${g.access}`) })), ["email", "role", "status", "managed_by", "rule", "grants"]);
+  },
+  async review(input) {
+    const { review } = await input.client.request<{ review: Rows }>("GET", `/accounts/${account(input)}/review`);
+    if (json(input)) return printJson(review);
+    printTable(review.flatMap((p) => (p.access as Rows).map((a) => ({ email: p.email, role: p.role, status: p.status, source: p.source, domain: a.domain, access: a.access, rule: a.rule, since: a.since }))),
+      ["email", "role", "status", "domain", "access", "rule", "source", "since"]);
+  },
+  async audit(input) {
+    const { audit } = await input.client.request<{ audit: Rows }>("GET", `/accounts/${account(input)}/audit`);
+    if (json(input)) return printJson(audit);
+    printTable(audit.map((a) => ({ ...a, change: `${JSON.stringify(a.before)} → ${JSON.stringify(a.after)}` })), ["id", "occurred_at", "actor", "action", "target_id", "rule", "change"]);
+  },
+  async "keys create"(input) {
+    const email = input.values.email;
+    if (typeof email !== "string") throw new CliError("--email is required", 2);
+    const key = await input.client.request<Record<string, unknown>>("POST", `/accounts/${account(input)}/keys`, {
+      email, name: input.values.name ?? "api key", domains: input.values.domain, organizationWide: input.values.org === true });
+    if (json(input)) return printJson(key);
+    process.stdout.write(`key ${key.id} (${key.scope}) created; its secret, shown once: ${key.key}\n`);
+  },
+  async "keys list"(input) {
+    const { keys } = await input.client.request<{ keys: Rows }>("GET", `/accounts/${account(input)}/keys`);
+    if (json(input)) return printJson(keys);
+    printTable(keys, ["id", "created_by", "name", "scope", "domains", "last_used_at", "revoked_at"]);
+  },
+};
