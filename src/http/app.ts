@@ -28,6 +28,11 @@ export function createApp({ db, log, settings, publicUrl }: AppOptions): express
       return id;
     },
     customLogLevel: (_req, res, error) => (error || res.statusCode >= 500 ? "error" : "info"),
+    // an access log line says what happened, not what was sent: no headers, so no credentials to redact
+    serializers: {
+      req: (req: { id: unknown; method: string; url: string }) => ({ id: req.id, method: req.method, url: req.url }),
+      res: (res: { statusCode: number }) => ({ statusCode: res.statusCode }),
+    },
   }));
 
   app.get("/healthz", (_req, res) => {

@@ -2,6 +2,7 @@
 import { randomUUID } from "node:crypto";
 import { runSql } from "../db/run-sql.ts";
 import { listPage, type ConnectionScope, type Executor, type ListQuery } from "./connection-scope.ts";
+import { RECONCILE_REQUEST_CTE } from "./snapshot-changes.ts";
 
 /** The indexed facts of a user plus the whole resource as the IdP sent it. */
 export interface IdpUserFields {
@@ -32,26 +33,33 @@ export interface IdpUserRow {
 const COLUMNS = "u.id, u.connection_id, u.account_id, u.source_id, u.external_id, u.user_name, u.display_name, u.email, u.active, u.resource, u.version, u.created_at, u.updated_at";
 const RETURNING = COLUMNS.replaceAll("u.", "");
 
-/** Inserts a user; `sourceId` defaults to the new id (SCIM, where our id is the one the IdP keeps). */
-export async function insertIdpUser(db: Executor, scope: ConnectionScope, fields: IdpUserFields, sourceId?: string): Promise<IdpUserRow> {
+/**
+ * Inserts a user; `sourceId` defaults to the new id (SCIM, where our id is the one the IdP keeps).
+ * With `change`, a reconcile request is written by the same statement (atomic, one round trip).
+ */
+export async function insertIdpUser(db: Executor, scope: ConnectionScope, fields: IdpUserFields, sourceId?: string, change?: string): Promise<IdpUserRow> {
   const id = randomUUID();
-  const result = await runSql(db, 
-    `insert into idp_users (id, connection_id, account_id, source_id, external_id, user_name, display_name, email, active, resource)
-     values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?::jsonb) returning ${RETURNING}`,
+  const result = await runSql(db,
+    `with written as (
+       insert into idp_users (id, connection_id, account_id, source_id, external_id, user_name, display_name, email, active, resource)
+       values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?::jsonb) returning ${RETURNING})${change === undefined ? "" : `, ${RECONCILE_REQUEST_CTE}`}
+     select * from written`,
     [id, scope.connectionId, scope.accountId, sourceId ?? id, fields.externalId, fields.userName, fields.displayName,
-      fields.email, fields.active, JSON.stringify(fields.resource)],
+      fields.email, fields.active, JSON.stringify(fields.resource), ...(change === undefined ? [] : [change])],
   );
   return result.rows[0];
 }
 
-/** Replaces a live user's fields; undefined when no such user exists in this connection. */
-export async function replaceIdpUser(db: Executor, scope: ConnectionScope, id: string, fields: IdpUserFields): Promise<IdpUserRow | undefined> {
-  const result = await runSql(db, 
-    `update idp_users set external_id = ?, user_name = ?, display_name = ?, email = ?, active = ?, resource = ?::jsonb,
-       version = version + 1, updated_at = now()
-     where id = ? and connection_id = ? and deleted_at is null returning ${RETURNING}`,
+/** Replaces a live user's fields (with `change`, requesting a reconcile in the same statement); undefined when absent. */
+export async function replaceIdpUser(db: Executor, scope: ConnectionScope, id: string, fields: IdpUserFields, change?: string): Promise<IdpUserRow | undefined> {
+  const result = await runSql(db,
+    `with written as (
+       update idp_users set external_id = ?, user_name = ?, display_name = ?, email = ?, active = ?, resource = ?::jsonb,
+         version = version + 1, updated_at = now()
+       where id = ? and connection_id = ? and deleted_at is null returning ${RETURNING})${change === undefined ? "" : `, ${RECONCILE_REQUEST_CTE}`}
+     select * from written`,
     [fields.externalId, fields.userName, fields.displayName, fields.email, fields.active, JSON.stringify(fields.resource),
-      id, scope.connectionId],
+      id, scope.connectionId, ...(change === undefined ? [] : [change])],
   );
   return result.rows[0];
 }

@@ -104,7 +104,8 @@ test("operator mistakes get one clear line and a non-zero exit", async () => {
 
 test("rules, plan, reconcile, members, keys and audit through the CLI, with the worker applying SCIM changes", async () => {
   const token = /SCIM token:\s+(idsync_scim_\S+)/.exec(output)![1]!;
-  const scim = async (method: string, p: string, body?: unknown) => {
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- SCIM JSON as the test reads it
+  const scim = async (method: string, p: string, body?: unknown): Promise<any> => {
     const r = await fetch(`${url}/scim/v2${p}`, { method, headers: { authorization: `Bearer ${token}`, "content-type": "application/scim+json" }, body: body === undefined ? undefined : JSON.stringify(body) });
     return r.status === 204 ? undefined : r.json();
   };

@@ -9,7 +9,7 @@ import { URN } from "../schemas.ts";
 import { groupSqlShape } from "./group-sql-shape.ts";
 import { projectAttributes } from "./attribute-projection.ts";
 import { renderGroup } from "./render-resource.ts";
-import { groupFields, storedDocument } from "./stored-document.ts";
+import { groupFields, validatedDocument } from "./stored-document.ts";
 import { memberReferences, planGroupPatch, type GroupPatchStep, type PatchOperation } from "./group-patch-plan.ts";
 import { namesAttribute } from "./resource-query.ts";
 import {
@@ -106,7 +106,7 @@ export class ScimGroupResource extends SCIMMY.Resources.Group {
       const normalised = normaliseResourceBody(requireObjectBody(body, operation), "Group") as Json;
       const { members: rawMembers, ...attributes } = normalised;
       const members = rawMembers === undefined || rawMembers === null ? undefined : memberReferences(rawMembers, "members");
-      const fields = groupFields(storedDocument(new SCIMMY.Schemas.Group(attributes, "in")));
+      const fields = groupFields(validatedDocument(SCIMMY.Schemas.Group, attributes));
       const id = this.request.id === undefined ? undefined : existingIdOr404(this.request, "Group");
       const row = await ctx.db.transaction(async (trx) => {
         const written = id === undefined ? await insertIdpGroup(trx, ctx.scope, fields) : await replaceIdpGroup(trx, ctx.scope, id, fields);

@@ -9,7 +9,7 @@ import { URN } from "../schemas.ts";
 import { userSqlShape } from "./user-sql-shape.ts";
 import { projectAttributes } from "./attribute-projection.ts";
 import { renderUser } from "./render-resource.ts";
-import { storedDocument, userFields } from "./stored-document.ts";
+import { userFields, validatedDocument } from "./stored-document.ts";
 import {
   existingIdOr404, guarded, pagedListResponse, pageSize, requireObjectBody, resourceRequest, scimmyConstructorArgs, type ResourceRequest,
 } from "./resource-request.ts";
@@ -58,15 +58,15 @@ export class ScimUserResource extends SCIMMY.Resources.User {
     const ctx = context as ScimContext;
     return guarded(ctx, async () => {
       const operation = this.request.id === undefined ? "POST" : "PUT";
-      const document = storedDocument(new SCIMMY.Schemas.User(normaliseResourceBody(requireObjectBody(body, operation), "User"), "in"));
+      const document = validatedDocument(SCIMMY.Schemas.User, normaliseResourceBody(requireObjectBody(body, operation), "User") as Json);
       const fields = userFields(document);
       const id = this.request.id === undefined ? undefined : existingIdOr404(this.request, "User");
-      const row = await ctx.db.transaction(async (trx) => {
-        const written: IdpUserRow | undefined = id === undefined ? await insertIdpUser(trx, ctx.scope, fields) : await replaceIdpUser(trx, ctx.scope, id, fields);
-        if (!written) throw scimError(404, null, `User ${id} not found`);
-        await recordSnapshotChange(trx, ctx.scope, `SCIM ${operation} /Users/${written.id}`);
-        return written;
-      });
+      // one statement writes the user and its reconcile request: atomic without a transaction
+      const change = `SCIM ${operation} /Users/`;
+      const row: IdpUserRow | undefined = id === undefined
+        ? await insertIdpUser(ctx.db, ctx.scope, fields, undefined, change)
+        : await replaceIdpUser(ctx.db, ctx.scope, id, fields, change);
+      if (!row) throw scimError(404, null, `User ${id} not found`);
       return this.project(renderUser(row, ctx.baseUrl)) as never;
     });
   }
@@ -86,13 +86,12 @@ export class ScimUserResource extends SCIMMY.Resources.User {
         const patchOp = new SCIMMY.Messages.PatchOp({ ...normalised, Operations: operations } as never);
         let document: Json | undefined;
         await patchOp.apply(new SCIMMY.Schemas.User(rendered, "out", `${ctx.baseUrl}/Users`), async (instance: object) => {
-          document = storedDocument(new SCIMMY.Schemas.User(instance, "in"));
+          document = validatedDocument(SCIMMY.Schemas.User, JSON.parse(JSON.stringify(instance)) as Json);
           return instance;
         });
         const unchanged = document === undefined || JSON.stringify(userFields(document).resource) === JSON.stringify(current.resource);
           if (unchanged) return current;
-        await recordSnapshotChange(trx, ctx.scope, `SCIM PATCH /Users/${id}`);
-        return (await replaceIdpUser(trx, ctx.scope, id, userFields(document!)))!;
+        return (await replaceIdpUser(trx, ctx.scope, id, userFields(document!), "SCIM PATCH /Users/"))!;
       });
       return this.project(renderUser(row, ctx.baseUrl)) as never;
     });

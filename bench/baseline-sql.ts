@@ -1,0 +1,108 @@
+// The SQL the bare baseline (bench/bare-baseline.ts) issues: idsync's own statements, so that the
+// benchmark compares idsync's layers and not two different queries. They are copied verbatim, in
+// knex form (`?`, `${…}` as written in src), and checked against src at every run: when an engineer
+// changes a statement in src, the bench says so instead of quietly comparing against stale SQL.
+// The one fragment that is compiled rather than written, the WHERE of `userName eq "x"`, is taken
+// from idsync's compileFilter itself (once, at start-up).
+import { readFileSync } from "node:fs";
+import path from "node:path";
+import { compileFilter } from "../src/sources/scim/filter/compile-filter.ts";
+import { userSqlShape } from "../src/sources/scim/resources/user-sql-shape.ts";
+
+interface Copy { file: string; text: string }
+const CONNECTIONS = "src/accounts/connections.ts";
+const SCOPE = "src/snapshot/connection-scope.ts";
+const USERS = "src/snapshot/idp-users.ts";
+const GROUPS = "src/snapshot/idp-groups.ts";
+const CHANGES = "src/snapshot/snapshot-changes.ts";
+const USER_RESOURCE = "src/sources/scim/resources/user-resource.ts";
+const GROUP_RESOURCE = "src/sources/scim/resources/group-resource.ts";
+
+/** Each text appears, whitespace aside, in its file. */
+const COPIES = {
+  token: { file: CONNECTIONS, text: `select t.id as token_id, c.id as connection_id, c.account_id from scim_tokens t join directory_connections c on c.id = t.connection_id
+     where t.token_hash = ? and t.revoked_at is null and (t.expires_at is null or t.expires_at > now()) and c.status = 'active' and c.kind = 'scim'` },
+  touchToken: { file: CONNECTIONS, text: "update scim_tokens set last_used_at = now() where id = ?" },
+  listWhere: { file: SCOPE, text: '`${alias}.connection_id = ? and ${alias}.deleted_at is null${query.where ? ` and (${query.where.sql})` : ""}`' },
+  listOrder: { file: SCOPE, text: ": `${alias}.created_at, ${alias}.id`;" },
+  listSelect: { file: SCOPE, text: "`select ${columns}, count(*) over ()::int as total_count from ${table} ${alias} where ${where} order by ${order} limit ? offset ?`" },
+  userColumns: { file: USERS, text: 'const COLUMNS = "u.id, u.connection_id, u.account_id, u.source_id, u.external_id, u.user_name, u.display_name, u.email, u.active, u.resource, u.version, u.created_at, u.updated_at";' },
+  userReturning: { file: USERS, text: 'const RETURNING = COLUMNS.replaceAll("u.", "");' },
+  // POST /Users: one statement writes the user and its reconcile request (RECONCILE_REQUEST_CTE)
+  insertUser: { file: USERS, text: `with written as (
+       insert into idp_users (id, connection_id, account_id, source_id, external_id, user_name, display_name, email, active, resource)
+       values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?::jsonb) returning \${RETURNING})\${change === undefined ? "" : \`, \${RECONCILE_REQUEST_CTE}\`}
+     select * from written` },
+  reconcileRequestCte: { file: CHANGES, text: "export const RECONCILE_REQUEST_CTE = `reconcile_request as (insert into reconcile_requests (account_id, reason) select account_id, ? || id from written)`;" },
+  groupColumns: { file: GROUPS, text: 'const COLUMNS = "g.id, g.connection_id, g.account_id, g.source_id, g.external_id, g.display_name, g.email, g.resource, g.version, g.created_at, g.updated_at";' },
+  groupReturning: { file: GROUPS, text: 'const RETURNING = COLUMNS.replaceAll("g.", "");' },
+  lockGroup: { file: GROUPS, text: "update idp_groups set version = version + 1, updated_at = now() where id = ? and connection_id = ? and deleted_at is null returning ${RETURNING}" },
+  unknownMembers: { file: GROUPS, text: `select r.id from unnest(?::uuid[]) as r(id)
+     where not exists (select 1 from idp_users u where u.id = r.id and u.connection_id = ? and u.deleted_at is null)
+       and not exists (select 1 from idp_groups g where g.id = r.id and g.connection_id = ? and g.deleted_at is null)` },
+  addMembers: { file: GROUPS, text: `with requested as (select distinct on (value) value, display from jsonb_to_recordset(?::jsonb) as m(value uuid, display text)),
+     found as (
+       select r.value, r.display, 'User' as member_type from requested r
+         join idp_users u on u.id = r.value and u.connection_id = ? and u.deleted_at is null
+       union all
+       select r.value, r.display, 'Group' from requested r
+         join idp_groups g on g.id = r.value and g.connection_id = ? and g.deleted_at is null
+     )
+     insert into idp_group_members (group_id, member_id, member_type, display)
+     select ?, value, member_type, display from found
+     on conflict (group_id, member_id) do nothing` },
+  // a SCIM write asks for a reconcile in its own transaction (recordSnapshotChange)
+  snapshotChange: { file: CHANGES, text: "insert into reconcile_requests (account_id, reason) values (?, ?)" },
+  // and the request paths still go through them, in this order
+  authPath: { file: "src/sources/scim/scim-router.ts", text: "await verifyScimToken(options.db, token)" },
+  listPath: { file: USER_RESOURCE, text: "await listIdpUsers(ctx.db, ctx.scope, {" },
+  postPath: { file: USER_RESOURCE, text: `const row: IdpUserRow | undefined = id === undefined
+        ? await insertIdpUser(ctx.db, ctx.scope, fields, undefined, change)` },
+  patchPath: { file: GROUP_RESOURCE, text: `await ctx.db.transaction(async (trx) => {
+        if (!(await lockIdpGroup(trx, ctx.scope, id))) throw scimError(404, null, \`Group \${id} not found\`);
+        for (const step of steps) await applyGroupStep(trx, ctx.scope, id, step);
+        await recordSnapshotChange(trx, ctx.scope, \`SCIM PATCH /Groups/\${id}\`);` },
+  patchAddPath: { file: GROUP_RESOURCE, text: `await assertMembersExist(trx, scope, groupId, step.members);
+      await addGroupMembers(trx, scope, groupId, step.members);` },
+  unknownPath: { file: GROUP_RESOURCE, text: "const unknown = await findUnknownMembers(db, scope, [...new Set(members.map((m) => m.value))]);" },
+} satisfies Record<string, Copy>;
+
+const squash = (s: string) => s.replace(/\s+/g, " ").trim();
+
+/** Names of the copies no longer found in src (empty: the baseline still issues idsync's SQL). */
+export function staleCopies(root: string): string[] {
+  const sources = new Map<string, string>();
+  const source = (file: string) => sources.get(file) ?? sources.set(file, squash(readFileSync(path.join(root, file), "utf8"))).get(file)!;
+  return Object.entries(COPIES).filter(([, copy]) => !source(copy.file).includes(squash(copy.text))).map(([name, copy]) => `${name} (${copy.file})`);
+}
+
+/** knex placeholders → PostgreSQL's $1…$n (none of these statements uses `?` otherwise). */
+function numbered(text: string): string {
+  let n = 0;
+  return text.replace(/\?/g, () => `$${++n}`);
+}
+
+const constant = (copy: Copy) => /"([^"]*)"/.exec(copy.text)![1]!;
+const userColumns = constant(COPIES.userColumns);
+const groupColumns = constant(COPIES.groupColumns);
+
+// the WHERE fragment idsync compiles for `userName eq "x"`, and its one binding
+const userNameFilter = compileFilter('userName eq "x"', userSqlShape);
+if (userNameFilter.bindings.length !== 1) throw new Error(`unexpected bindings for userName eq: ${JSON.stringify(userNameFilter.bindings)}`);
+
+/** The statements, ready for pg. List bindings: connection id, userName, limit 100, offset 0. */
+export const SQL = {
+  token: numbered(COPIES.token.text),
+  touchToken: numbered(COPIES.touchToken.text),
+  // listPage(db, "idp_users", "u", COLUMNS, scope, { where: compileFilter(…), offset: 0, limit: pageSize = 100 })
+  listUsers: numbered(`select ${userColumns}, count(*) over ()::int as total_count from idp_users u where `
+    + `u.connection_id = ? and u.deleted_at is null and (${userNameFilter.sql}) order by u.created_at, u.id limit ? offset ?`),
+  // insertIdpUser(…, change): the user and its reconcile request in one statement
+  insertUser: numbered(COPIES.insertUser.text.replace("${RETURNING}", userColumns.replaceAll("u.", ""))
+    .replace('${change === undefined ? "" : `, ${RECONCILE_REQUEST_CTE}`}', `, ${/`(reconcile_request as .*)`/.exec(COPIES.reconcileRequestCte.text)![1]}`)),
+  lockGroup: numbered(COPIES.lockGroup.text.replace("${RETURNING}", groupColumns.replaceAll("g.", ""))),
+  unknownMembers: numbered(COPIES.unknownMembers.text),
+  addMembers: numbered(COPIES.addMembers.text),
+  // reasons: `SCIM POST /Users/<id>`, `SCIM PATCH /Groups/<id>`
+  snapshotChange: numbered(COPIES.snapshotChange.text),
+};
