@@ -6,8 +6,8 @@
 //   GET  /Users     → listPage (src/snapshot/connection-scope.ts) with the WHERE fragment
 //                     compileFilter emits for `userName eq "x"` (src/sources/scim/filter/compile-filter.ts)
 //   POST /Users     → insertIdpUser with its reconcile request, one statement (src/snapshot/idp-users.ts)
-//   PATCH /Groups/x → group-resource.ts patch: begin; lockIdpGroup; findUnknownMembers; addGroupMembers;
-//                     recordSnapshotChange (src/snapshot/snapshot-changes.ts); commit
+//   PATCH /Groups/x → group-resource.ts patch, adding members: changeGroupMembers (src/snapshot/idp-groups.ts),
+//                     one statement with its reconcile request
 // No SCIM schema validation, filter parsing, rendering or logging: what idsync spends beyond this
 // baseline is the cost of its own layers, since both share the database, the pool size and the SQL.
 // Run as a child process: `node --import tsx bench/bare-baseline.ts` with DATABASE_URL and PORT.
@@ -24,22 +24,6 @@ type Json = Record<string, unknown>;
 type ScopedRequest = Request & { scope?: Scope };
 
 const lastUsedWritten = new Map<string, number>();
-
-/** knex's transaction as idsync gets it: BEGIN; …; COMMIT; (ROLLBACK; on failure) on one pooled client. */
-async function inTransaction<T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
-  const client = await pool.connect();
-  try {
-    await client.query("BEGIN;");
-    const result = await work(client);
-    await client.query("COMMIT;");
-    return result;
-  } catch (error) {
-    await client.query("ROLLBACK;").catch(() => undefined);
-    throw error;
-  } finally {
-    client.release();
-  }
-}
 
 class HttpError extends Error {
   constructor(readonly status: number, message: string) {
@@ -107,16 +91,12 @@ scim.patch("/Groups/:id", async (req: ScopedRequest, res) => {
   const operations = ((req.body as Json).Operations ?? []) as Array<{ op?: string; path?: string; value?: Array<{ value: string; display?: string }> }>;
   const members = operations.filter((o) => o.op?.toLowerCase() === "add" && o.path === "members").flatMap((o) => o.value ?? []);
   try {
-    await inTransaction(async (client) => {
-      const locked = await client.query(SQL.lockGroup, [groupId, scope.connectionId]);
-      if (locked.rows.length === 0) throw new HttpError(404, `Group ${groupId} not found`);
-      const { rows: unknown } = await client.query(SQL.unknownMembers, [[...new Set(members.map((m) => m.value))], scope.connectionId, scope.connectionId]);
-      if (unknown.length > 0) throw new HttpError(400, `no User or Group with id ${unknown[0].id}`);
-      await client.query(SQL.addMembers, [
-        JSON.stringify(members.map((m) => ({ value: m.value, display: m.display ?? null }))), scope.connectionId, scope.connectionId, groupId,
-      ]);
-      await client.query(SQL.snapshotChange, [scope.accountId, `SCIM PATCH /Groups/${groupId}`]);
-    });
+    const { rows: [result] } = await pool.query<{ group_found: number; unknown: string[] }>(SQL.changeMembers, [
+      groupId, scope.connectionId, JSON.stringify(members.map((m) => ({ value: m.value, display: m.display ?? null }))),
+      scope.connectionId, scope.connectionId, [], "SCIM PATCH /Groups/",
+    ]);
+    if (!result!.group_found) throw new HttpError(404, `Group ${groupId} not found`);
+    if (result!.unknown.length > 0) throw new HttpError(400, `no User or Group with id ${result!.unknown[0]}`);
     res.status(204).end();
   } catch (error) {
     if (!(error instanceof HttpError)) throw error;

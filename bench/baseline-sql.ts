@@ -58,13 +58,9 @@ const COPIES = {
   listPath: { file: USER_RESOURCE, text: "await listIdpUsers(ctx.db, ctx.scope, {" },
   postPath: { file: USER_RESOURCE, text: `const row: IdpUserRow | undefined = id === undefined
         ? await insertIdpUser(ctx.db, ctx.scope, fields, undefined, change)` },
-  patchPath: { file: GROUP_RESOURCE, text: `await ctx.db.transaction(async (trx) => {
-        if (!(await lockIdpGroup(trx, ctx.scope, id))) throw scimError(404, null, \`Group \${id} not found\`);
-        for (const step of steps) await applyGroupStep(trx, ctx.scope, id, step);
-        await recordSnapshotChange(trx, ctx.scope, \`SCIM PATCH /Groups/\${id}\`);` },
-  patchAddPath: { file: GROUP_RESOURCE, text: `await assertMembersExist(trx, scope, groupId, step.members);
-      await addGroupMembers(trx, scope, groupId, step.members);` },
-  unknownPath: { file: GROUP_RESOURCE, text: "const unknown = await findUnknownMembers(db, scope, [...new Set(members.map((m) => m.value))]);" },
+  // PATCH adding one member: changeGroupMembers, one statement (group-resource.ts memberOnlyChange)
+  patchPath: { file: GROUP_RESOURCE, text: `const result = await changeGroupMembers(ctx.db, ctx.scope, id, membership.add, membership.remove, "SCIM PATCH /Groups/");` },
+  changeMembers: { file: GROUPS, text: `with grp as (select id from idp_groups where id = ? and connection_id = ? and deleted_at is null),` },
 } satisfies Record<string, Copy>;
 
 const squash = (s: string) => s.replace(/\s+/g, " ").trim();
@@ -90,6 +86,15 @@ const groupColumns = constant(COPIES.groupColumns);
 const userNameFilter = compileFilter('userName eq "x"', userSqlShape);
 if (userNameFilter.bindings.length !== 1) throw new Error(`unexpected bindings for userName eq: ${JSON.stringify(userNameFilter.bindings)}`);
 
+/** The statement of changeGroupMembers, read from src itself: too long to copy by hand without drift. */
+function changeMembersStatement(root: string): string {
+  const source = readFileSync(path.join(root, GROUPS), "utf8");
+  const body = source.slice(source.indexOf("export async function changeGroupMembers"));
+  const text = /runSql<[^>]*>\(db,\s*`([\s\S]*?)`,\s*\[groupId/.exec(body)?.[1];
+  if (!text) throw new Error(`cannot find changeGroupMembers' statement in ${GROUPS}`);
+  return text.replace("${RECONCILE_REQUEST_CTE}", /`(reconcile_request as .*)`/.exec(COPIES.reconcileRequestCte.text)![1]!);
+}
+
 /** The statements, ready for pg. List bindings: connection id, userName, limit 100, offset 0. */
 export const SQL = {
   token: numbered(COPIES.token.text),
@@ -100,9 +105,8 @@ export const SQL = {
   // insertIdpUser(…, change): the user and its reconcile request in one statement
   insertUser: numbered(COPIES.insertUser.text.replace("${RETURNING}", userColumns.replaceAll("u.", ""))
     .replace('${change === undefined ? "" : `, ${RECONCILE_REQUEST_CTE}`}', `, ${/`(reconcile_request as .*)`/.exec(COPIES.reconcileRequestCte.text)![1]}`)),
-  lockGroup: numbered(COPIES.lockGroup.text.replace("${RETURNING}", groupColumns.replaceAll("g.", ""))),
-  unknownMembers: numbered(COPIES.unknownMembers.text),
-  addMembers: numbered(COPIES.addMembers.text),
+  // bindings: group id, connection id, members JSON, connection id, connection id, ids to remove, reason
+  changeMembers: numbered(changeMembersStatement(path.resolve(path.dirname(new URL(import.meta.url).pathname), ".."))),
   // reasons: `SCIM POST /Users/<id>`, `SCIM PATCH /Groups/<id>`
   snapshotChange: numbered(COPIES.snapshotChange.text),
 };

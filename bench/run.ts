@@ -144,7 +144,11 @@ async function main(): Promise<void> {
   const results: WorkloadResult[] = [];
   const brief = (s: RunStats) => `${s.requestsPerSecond.toFixed(0)} req/s, p50 ${s.latencyMs.p50} ms, p99 ${s.latencyMs.p99} ms, ${s.failures.non2xx + s.failures.errors} failures`;
   const profiles: Record<string, { file: string; summary: ProfileSummary }> = {};
+  // every measured run starts from the same table state: without it, each PATCH run inherits the
+  // dead row versions of the runs before it (every PATCH bumps its group's row), and order decides
+  const settle = () => benchSql("vacuum analyze idp_groups, idp_group_members, idp_users, reconcile_requests");
   for (const workload of workloads) {
+    await settle();
     const idsyncStats = await runWorkload(idsyncUrl, workload.name, "idsync", setup, duration,
       profileDir ? () => idsync.process.kill("SIGUSR2") : undefined);
     assertAlive(idsync);
@@ -155,6 +159,7 @@ async function main(): Promise<void> {
     log(`  ${workload.label.padEnd(30)} idsync:   ${brief(idsyncStats)}`);
     const isolated = await freeze(idsync);
     if (!isolated) log("  (idsync could not be frozen outside a transaction; it keeps running during this baseline run)");
+    await settle();
     const baselineStats = await runWorkload(baselineUrl, workload.name, "baseline", setup, duration).finally(thaw);
     assertAlive(baseline);
     log(`  ${workload.label.padEnd(30)} baseline: ${brief(baselineStats)}`);

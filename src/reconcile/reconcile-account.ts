@@ -30,7 +30,9 @@ const BRAKE_WINDOW_MINUTES = 15;
 
 export async function reconcileAccount(db: Knex, accountId: string, options: ReconcileOptions): Promise<ReconcileResult> {
   return db.transaction(async (trx) => {
-    await runSql(trx, `select id from accounts where id = ? for update`, [accountId]);
+    // serialises this account's runs; "no key update" so SCIM writes (whose foreign keys take
+    // key-share locks on the account row) never wait behind a run
+    await runSql(trx, `select id from accounts where id = ? for no key update`, [accountId]);
     // only requests committed before the snapshot is read are answered by this run
     const { rows: [pending] } = await runSql<{ last: string | null }>(trx,
       `select max(id)::text as last from reconcile_requests where account_id = ? and processed_at is null`, [accountId]);

@@ -3,6 +3,7 @@
 import { randomUUID } from "node:crypto";
 import { runSql } from "../db/run-sql.ts";
 import { listPage, type ConnectionScope, type Executor, type ListQuery } from "./connection-scope.ts";
+import { RECONCILE_REQUEST_CTE } from "./snapshot-changes.ts";
 
 export interface IdpGroupFields {
   readonly externalId: string | null;
@@ -139,6 +140,44 @@ export async function findUnknownMembers(db: Executor, scope: ConnectionScope, i
     [ids, scope.connectionId, scope.connectionId],
   );
   return result.rows.map((r: { id: string }) => r.id);
+}
+
+/**
+ * Adds and removes members of a live group in one statement, atomically, with its reconcile request
+ * (`change` + group id). The version bump takes the group's row lock, so concurrent changes of one group
+ * apply one after another. Nothing at all is written when a member to add names no live user or group
+ * of this connection: those ids come back in `unknown`. `add` and `remove` must name different ids.
+ */
+export async function changeGroupMembers(
+  db: Executor, scope: ConnectionScope, groupId: string, add: readonly MemberReference[], remove: readonly string[], change: string,
+): Promise<{ groupFound: boolean; unknown: string[] }> {
+  const { rows: [row] } = await runSql<{ group_found: number; unknown: string[] }>(db,
+    `with grp as (select id from idp_groups where id = ? and connection_id = ? and deleted_at is null),
+     requested as (select distinct on (value) value, display from jsonb_to_recordset(?::jsonb) as m(value uuid, display text)),
+     found as (
+       select r.value, r.display, 'User' as member_type from requested r
+         join idp_users u on u.id = r.value and u.connection_id = ? and u.deleted_at is null
+       union all
+       select r.value, r.display, 'Group' from requested r
+         join idp_groups g on g.id = r.value and g.connection_id = ? and g.deleted_at is null
+     ),
+     unknown as (select r.value from requested r where not exists (select 1 from found f where f.value = r.value)),
+     written as (
+       update idp_groups set version = version + 1, updated_at = now()
+       where id = (select id from grp) and not exists (select 1 from unknown) returning id, account_id
+     ),
+     added as (
+       insert into idp_group_members (group_id, member_id, member_type, display)
+       select w.id, f.value, f.member_type, f.display from found f cross join written w
+       on conflict (group_id, member_id) do nothing
+     ),
+     removed as (delete from idp_group_members where group_id = (select id from written) and member_id = any(?::uuid[])),
+     ${RECONCILE_REQUEST_CTE}
+     select (select count(*) from grp)::int as group_found, coalesce((select array_agg(value::text) from unknown), '{}') as unknown`,
+    [groupId, scope.connectionId, JSON.stringify(add.map((m) => ({ value: m.value, display: m.display ?? null }))),
+      scope.connectionId, scope.connectionId, remove, change],
+  );
+  return { groupFound: row!.group_found > 0, unknown: row!.unknown };
 }
 
 /** Adds members (an already present member is left as is); returns how many were new. */

@@ -16,7 +16,7 @@ import {
   existingIdOr404, guarded, pagedListResponse, pageSize, requireObjectBody, resourceRequest, scimmyConstructorArgs, type ResourceRequest,
 } from "./resource-request.ts";
 import {
-  addGroupMembers, findIdpGroup, findUnknownMembers, insertIdpGroup, listGroupMembers, listIdpGroups, lockIdpGroup,
+  addGroupMembers, changeGroupMembers, findIdpGroup, findUnknownMembers, insertIdpGroup, listGroupMembers, listIdpGroups, lockIdpGroup,
   removeAllGroupMembers, removeGroupMembers, replaceGroupMembers, replaceIdpGroup, tombstoneIdpGroup, updateIdpGroupAttributes,
   type IdpGroupRow, type MemberReference,
 } from "../../../snapshot/idp-groups.ts";
@@ -25,11 +25,33 @@ import { recordSnapshotChange } from "../../../snapshot/snapshot-changes.ts";
 
 type Json = Record<string, unknown>;
 
+const unknownMembersError = (unknown: readonly string[]) =>
+  scimError(400, "invalidValue", `no User or Group with id ${unknown.slice(0, 5).join(", ")}${unknown.length > 5 ? ", …" : ""}`);
+
+const selfMembershipError = () => scimError(400, "invalidValue", "a group cannot be a member of itself");
+
 /** Every referenced member must be a live User or Group of this connection, and not the group itself. */
 async function assertMembersExist(db: Executor, scope: ConnectionScope, groupId: string | undefined, members: readonly MemberReference[]): Promise<void> {
-  if (groupId !== undefined && members.some((m) => m.value === groupId)) throw scimError(400, "invalidValue", "a group cannot be a member of itself");
+  if (groupId !== undefined && members.some((m) => m.value === groupId)) throw selfMembershipError();
   const unknown = await findUnknownMembers(db, scope, [...new Set(members.map((m) => m.value))]);
-  if (unknown.length > 0) throw scimError(400, "invalidValue", `no User or Group with id ${unknown.slice(0, 5).join(", ")}${unknown.length > 5 ? ", …" : ""}`);
+  if (unknown.length > 0) throw unknownMembersError(unknown);
+}
+
+/**
+ * A PATCH that only adds and removes distinct members can run as one statement; one that also renames,
+ * replaces or empties the group, or names an id on both sides (order then matters), cannot.
+ */
+function memberOnlyChange(steps: readonly GroupPatchStep[], groupId: string): { add: MemberReference[]; remove: string[] } | undefined {
+  const add: MemberReference[] = [];
+  const remove: string[] = [];
+  for (const step of steps) {
+    if (step.kind === "addMembers") add.push(...step.members);
+    else if (step.kind === "removeMembers") remove.push(...step.memberIds);
+    else return undefined;
+  }
+  if (add.some((m) => m.value === groupId)) throw selfMembershipError();
+  const removing = new Set(remove);
+  return add.some((m) => removing.has(m.value)) ? undefined : { add, remove };
 }
 
 async function applyGroupStep(trx: Executor, scope: ConnectionScope, groupId: string, step: GroupPatchStep): Promise<void> {
@@ -130,6 +152,14 @@ export class ScimGroupResource extends SCIMMY.Resources.Group {
       // scimmy validates the message shape (schemas, non-empty Operations, op names) and nothing more
       const { Operations } = new SCIMMY.Messages.PatchOp(normalised as never) as unknown as { Operations: PatchOperation[] };
       const steps = planGroupPatch(Operations);
+      const membership = memberOnlyChange(steps, id);
+      if (membership) {
+        // the common Entra and Okta shapes: one statement, holding the group's lock for the least time
+        const result = await changeGroupMembers(ctx.db, ctx.scope, id, membership.add, membership.remove, "SCIM PATCH /Groups/");
+        if (!result.groupFound) throw scimError(404, null, `Group ${id} not found`);
+        if (result.unknown.length > 0) throw unknownMembersError(result.unknown);
+        return undefined as never;
+      }
       await ctx.db.transaction(async (trx) => {
         if (!(await lockIdpGroup(trx, ctx.scope, id))) throw scimError(404, null, `Group ${id} not found`);
         for (const step of steps) await applyGroupStep(trx, ctx.scope, id, step);
