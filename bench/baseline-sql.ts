@@ -34,23 +34,6 @@ const COPIES = {
        values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?::jsonb) returning \${RETURNING})\${change === undefined ? "" : \`, \${RECONCILE_REQUEST_CTE}\`}
      select * from written` },
   reconcileRequestCte: { file: CHANGES, text: "export const RECONCILE_REQUEST_CTE = `reconcile_request as (insert into reconcile_requests (account_id, reason) select account_id, ? || id from written)`;" },
-  groupColumns: { file: GROUPS, text: 'const COLUMNS = "g.id, g.connection_id, g.account_id, g.source_id, g.external_id, g.display_name, g.email, g.resource, g.version, g.created_at, g.updated_at";' },
-  groupReturning: { file: GROUPS, text: 'const RETURNING = COLUMNS.replaceAll("g.", "");' },
-  lockGroup: { file: GROUPS, text: "update idp_groups set version = version + 1, updated_at = now() where id = ? and connection_id = ? and deleted_at is null returning ${RETURNING}" },
-  unknownMembers: { file: GROUPS, text: `select r.id from unnest(?::uuid[]) as r(id)
-     where not exists (select 1 from idp_users u where u.id = r.id and u.connection_id = ? and u.deleted_at is null)
-       and not exists (select 1 from idp_groups g where g.id = r.id and g.connection_id = ? and g.deleted_at is null)` },
-  addMembers: { file: GROUPS, text: `with requested as (select distinct on (value) value, display from jsonb_to_recordset(?::jsonb) as m(value uuid, display text)),
-     found as (
-       select r.value, r.display, 'User' as member_type from requested r
-         join idp_users u on u.id = r.value and u.connection_id = ? and u.deleted_at is null
-       union all
-       select r.value, r.display, 'Group' from requested r
-         join idp_groups g on g.id = r.value and g.connection_id = ? and g.deleted_at is null
-     )
-     insert into idp_group_members (group_id, member_id, member_type, display)
-     select ?, value, member_type, display from found
-     on conflict (group_id, member_id) do nothing` },
   // a SCIM write asks for a reconcile in its own transaction (recordSnapshotChange)
   snapshotChange: { file: CHANGES, text: "insert into reconcile_requests (account_id, reason) values (?, ?)" },
   // and the request paths still go through them, in this order
@@ -80,7 +63,6 @@ function numbered(text: string): string {
 
 const constant = (copy: Copy) => /"([^"]*)"/.exec(copy.text)![1]!;
 const userColumns = constant(COPIES.userColumns);
-const groupColumns = constant(COPIES.groupColumns);
 
 // the WHERE fragment idsync compiles for `userName eq "x"`, and its one binding
 const userNameFilter = compileFilter('userName eq "x"', userSqlShape);
@@ -92,7 +74,10 @@ function changeMembersStatement(root: string): string {
   const body = source.slice(source.indexOf("export async function changeGroupMembers"));
   const text = /runSql<[^>]*>\(db,\s*`([\s\S]*?)`,\s*\[groupId/.exec(body)?.[1];
   if (!text) throw new Error(`cannot find changeGroupMembers' statement in ${GROUPS}`);
-  return text.replace("${RECONCILE_REQUEST_CTE}", /`(reconcile_request as .*)`/.exec(COPIES.reconcileRequestCte.text)![1]!);
+  const members = /const REQUESTED_MEMBERS_CTES = `([\s\S]*?)`;/.exec(source)?.[1];
+  if (!members) throw new Error(`cannot find REQUESTED_MEMBERS_CTES in ${GROUPS}`);
+  return text.replace("${REQUESTED_MEMBERS_CTES}", members)
+    .replace("${RECONCILE_REQUEST_CTE}", /`(reconcile_request as .*)`/.exec(COPIES.reconcileRequestCte.text)![1]!);
 }
 
 /** The statements, ready for pg. List bindings: connection id, userName, limit 100, offset 0. */

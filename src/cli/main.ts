@@ -32,6 +32,8 @@ const USAGE = `usage: idsync <command> [options]
   audit --account <slug>
   keys create --account <slug> --email <user> [--name <n>] [--domain <d>…] [--org]
   keys list --account <slug>
+  sessions create --account <slug> --email <user>
+  invitations create --account <slug> --email <address> [--role member|admin] [--invited-by <user>]
 
 Every operator command takes --json. They reach the server at IDSYNC_URL (default http://127.0.0.1:8080)
 with IDSYNC_ADMIN_TOKEN. The database is PostgreSQL when DATABASE_URL is set, else embedded in IDSYNC_DATA_DIR (./data).`;
@@ -49,6 +51,8 @@ const OPTIONS = {
   "grace-minutes": { type: "string" },
   email: { type: "string" },
   org: { type: "boolean" },
+  role: { type: "string" },
+  "invited-by": { type: "string" },
 } as const;
 
 async function serve(scheduler: boolean): Promise<void> {

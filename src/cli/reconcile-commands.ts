@@ -102,6 +102,21 @@ export const reconcileCommands: Record<string, (input: CommandInput) => Promise<
     if (json(input)) return printJson(key);
     process.stdout.write(`key ${key.id} (${key.scope}) created; its secret, shown once: ${key.key}\n`);
   },
+  async "sessions create"(input) {
+    const email = input.values.email;
+    if (typeof email !== "string") throw new CliError("--email is required", 2);
+    const session = await input.client.request<{ id: string }>("POST", `/accounts/${account(input)}/sessions`, { email });
+    if (json(input)) return printJson(session);
+    process.stdout.write(`session ${session.id} created for ${email}\n`);
+  },
+  async "invitations create"(input) {
+    const email = input.values.email;
+    if (typeof email !== "string") throw new CliError("--email is required", 2);
+    const invitation = await input.client.request<{ id: string }>("POST", `/accounts/${account(input)}/invitations`, {
+      email, role: input.values.role ?? "member", invitedBy: input.values["invited-by"] });
+    if (json(input)) return printJson(invitation);
+    process.stdout.write(`invitation ${invitation.id} to ${email} pending\n`);
+  },
   async "keys list"(input) {
     const { keys } = await input.client.request<{ keys: Rows }>("GET", `/accounts/${account(input)}/keys`);
     if (json(input)) return printJson(keys);

@@ -143,6 +143,19 @@ export async function findUnknownMembers(db: Executor, scope: ConnectionScope, i
 }
 
 /**
+ * The members a request names (`requested`, bound as a JSON array of {value, display}) and those of
+ * them that are live users or groups of the connection (`found`, the connection id bound twice).
+ */
+const REQUESTED_MEMBERS_CTES = `requested as (select distinct on (value) value, display from jsonb_to_recordset(?::jsonb) as m(value uuid, display text)),
+     found as (
+       select r.value, r.display, 'User' as member_type from requested r
+         join idp_users u on u.id = r.value and u.connection_id = ? and u.deleted_at is null
+       union all
+       select r.value, r.display, 'Group' from requested r
+         join idp_groups g on g.id = r.value and g.connection_id = ? and g.deleted_at is null
+     )`;
+
+/**
  * Adds and removes members of a live group in one statement, atomically, with its reconcile request
  * (`change` + group id). The version bump takes the group's row lock, so concurrent changes of one group
  * apply one after another. Nothing at all is written when a member to add names no live user or group
@@ -153,14 +166,7 @@ export async function changeGroupMembers(
 ): Promise<{ groupFound: boolean; unknown: string[] }> {
   const { rows: [row] } = await runSql<{ group_found: number; unknown: string[] }>(db,
     `with grp as (select id from idp_groups where id = ? and connection_id = ? and deleted_at is null),
-     requested as (select distinct on (value) value, display from jsonb_to_recordset(?::jsonb) as m(value uuid, display text)),
-     found as (
-       select r.value, r.display, 'User' as member_type from requested r
-         join idp_users u on u.id = r.value and u.connection_id = ? and u.deleted_at is null
-       union all
-       select r.value, r.display, 'Group' from requested r
-         join idp_groups g on g.id = r.value and g.connection_id = ? and g.deleted_at is null
-     ),
+     ${REQUESTED_MEMBERS_CTES},
      unknown as (select r.value from requested r where not exists (select 1 from found f where f.value = r.value)),
      written as (
        update idp_groups set version = version + 1, updated_at = now()
@@ -184,14 +190,7 @@ export async function changeGroupMembers(
 export async function addGroupMembers(db: Executor, scope: ConnectionScope, groupId: string, members: readonly MemberReference[]): Promise<number> {
   if (members.length === 0) return 0;
   const result = await runSql(db, 
-    `with requested as (select distinct on (value) value, display from jsonb_to_recordset(?::jsonb) as m(value uuid, display text)),
-     found as (
-       select r.value, r.display, 'User' as member_type from requested r
-         join idp_users u on u.id = r.value and u.connection_id = ? and u.deleted_at is null
-       union all
-       select r.value, r.display, 'Group' from requested r
-         join idp_groups g on g.id = r.value and g.connection_id = ? and g.deleted_at is null
-     )
+    `with ${REQUESTED_MEMBERS_CTES}
      insert into idp_group_members (group_id, member_id, member_type, display)
      select ?, value, member_type, display from found
      on conflict (group_id, member_id) do nothing`,

@@ -140,6 +140,9 @@ test("rules, plan, reconcile, members, keys and audit through the CLI, with the 
   const refused = await idsync(["keys", "create", "--account", "demo", "--email", "dev@demo.example.com", "--org"]);
   expect(refused.stderr).toMatch(/only admins and the owner/);
 
+  expect((await idsync(["sessions", "create", "--account", "demo", "--email", "dev@demo.example.com"])).code).toBe(0);
+  expect((await idsync(["invitations", "create", "--account", "demo", "--email", "friend@example.org", "--invited-by", "dev@demo.example.com"])).stdout).toMatch(/pending/);
+
   await scim("PATCH", `/Users/${dev.id}`, { schemas: ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], Operations: [{ op: "replace", value: { active: false } }] });
   let keys: Array<{ id: string; revoked_at: string | null }> = [];
   for (let i = 0; i < 100 && !keys.find((k) => k.id === key.id)?.revoked_at; i++) {
@@ -150,6 +153,8 @@ test("rules, plan, reconcile, members, keys and audit through the CLI, with the 
   const audit = (await idsync(["audit", "--account", "demo"])).stdout;
   expect(audit).toMatch(/key\.revoked/);
   expect(audit).toMatch(/member\.deprovisioned/);
+  expect(audit).toMatch(/session\.revoked/);
+  expect(audit).toMatch(/invitation\.revoked/);
   expect((await idsync(["review", "--account", "demo"])).stdout).toMatch(/owner@demo\.example\.com\s+owner/);
 });
 

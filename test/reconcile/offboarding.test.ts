@@ -203,3 +203,26 @@ test("a SCIM deactivation is applied by the worker, durably: the request outlive
   expect((await q(`select revoked_at from api_keys where id = ?`, [key.id]))[0].revoked_at).not.toBeNull();
   expect((await q(`select count(*)::int as n from reconcile_requests where account_id = ? and processed_at is null`, [t.accountId]))[0].n).toBe(0);
 });
+
+test("the scheduled full reconcile reverts manual edits of managed rows and audits it; manual rows stay", async () => {
+  const t = await tenant("drift");
+  await pushUser(t, "dev", ["Developers"]);
+  await reconcileAccount(harness.db.knex, t.accountId, { trigger: "test" });
+  const [{ id: userId }] = await q(`select id from users where email = ?`, ["dev@acme-drift.example.com"]);
+  const [{ id: membershipId }] = await q(`select id from memberships where user_id = ? and account_id = ?`, [userId, t.accountId]);
+  // someone edits rows the IdP manages by hand, and adds a manual grant of their own
+  await q(`update memberships set role = 'admin' where id = ?`, [membershipId]);
+  await q(`update domain_grants set access = 'write' where membership_id = ? and domain_id = (select id from sending_domains where name = ?)`, [membershipId, "acme-drift.example.com"]);
+  await q(`delete from domain_grants where membership_id = ? and domain_id = (select id from sending_domains where name = ?)`, [membershipId, "us.staging.acme-drift.example.com"]);
+  await q(`insert into users (email) values ('manual@acme-drift.example.com')`);
+  const [{ id: manualId }] = await q(`select id from users where email = 'manual@acme-drift.example.com'`);
+  await q(`insert into memberships (account_id, user_id, role) values (?, ?, 'member')`, [t.accountId, manualId]);
+
+  const run = await reconcileAccount(harness.db.knex, t.accountId, { trigger: "scheduled" });
+  expect(await memberOf(t.accountId, "dev@acme-drift.example.com")).toEqual({ role: "member", status: "active", grants: [
+    { domain: "acme-drift.example.com", access: "read" }, { domain: "eu.staging.acme-drift.example.com", access: "write" }, { domain: "us.staging.acme-drift.example.com", access: "write" }] });
+  const audit = (await q(`select action from audit_log where run_id = ? order by id`, [run.runId])).map((a: { action: string }) => a.action);
+  expect(audit.sort()).toEqual(["domain.access_changed", "domain.granted", "member.role_changed"]);
+  expect(run.plan.manualMembers).toContain("manual@acme-drift.example.com");
+  expect(await memberOf(t.accountId, "manual@acme-drift.example.com")).toEqual({ role: "member", status: "active", grants: [] });
+});
