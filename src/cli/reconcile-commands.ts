@@ -86,7 +86,9 @@ export const reconcileCommands: Record<string, (input: CommandInput) => Promise<
   async review(input) {
     const { review } = await input.client.request<{ review: Rows }>("GET", `/accounts/${account(input)}/review`);
     if (json(input)) return printJson(review);
-    printTable(review.flatMap((p) => (p.access as Rows).map((a) => ({ email: p.email, role: p.role, status: p.status, source: p.source, domain: a.domain, access: a.access, rule: a.rule, since: a.since }))),
+    // a person with no access left (suspended, say) still gets a row: a review lists everyone
+    const access = (p: Record<string, unknown>) => ((p.access as Rows).length ? (p.access as Rows) : [{ domain: "-", access: "-", rule: p.rule, since: p.member_since }]);
+    printTable(review.flatMap((p) => access(p).map((a) => ({ email: p.email, role: p.role, status: p.status, source: p.source, domain: a.domain, access: a.access, rule: a.rule, since: a.since }))),
       ["email", "role", "status", "domain", "access", "rule", "source", "since"]);
   },
   async audit(input) {
