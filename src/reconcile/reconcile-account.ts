@@ -28,6 +28,23 @@ export interface ReconcileResult {
 
 const BRAKE_WINDOW_MINUTES = 15;
 
+/**
+ * Without rules nothing is granted, and without IdP-managed memberships nothing can be taken back:
+ * such an account (an IdP importing before anyone wrote rules) is answered without loading its snapshot.
+ */
+async function mayChangeAnything(trx: Knex.Transaction, accountId: string): Promise<boolean> {
+  const { rows: [row] } = await runSql<{ yes: boolean }>(trx,
+    `select exists (select 1 from account_rules where account_id = ?) or exists (select 1 from memberships where account_id = ? and managed_by_connection_id is not null) as yes`,
+    [accountId, accountId]);
+  return row!.yes;
+}
+
+/** Marks as answered the requests committed before this run read anything. */
+async function markAnswered(trx: Knex.Transaction, accountId: string, lastRequestId: string | null): Promise<void> {
+  if (lastRequestId === null) return;
+  await runSql(trx, `update reconcile_requests set processed_at = now() where account_id = ? and processed_at is null and id <= ?`, [accountId, lastRequestId]);
+}
+
 export async function reconcileAccount(db: Knex, accountId: string, options: ReconcileOptions): Promise<ReconcileResult> {
   return db.transaction(async (trx) => {
     // serialises this account's runs; "no key update" so SCIM writes (whose foreign keys take
@@ -36,12 +53,14 @@ export async function reconcileAccount(db: Knex, accountId: string, options: Rec
     // only requests committed before the snapshot is read are answered by this run
     const { rows: [pending] } = await runSql<{ last: string | null }>(trx,
       `select max(id)::text as last from reconcile_requests where account_id = ? and processed_at is null`, [accountId]);
+    if (!options.dryRun && !(await mayChangeAnything(trx, accountId))) {
+      await markAnswered(trx, accountId, pending?.last ?? null);
+      return { runId: null, status: "nothing-to-do", plan: { actions: [], manualMembers: [], warnings: [] }, applied: 0, withheld: 0 };
+    }
     const snapshot = await loadAccountSnapshot(trx, accountId);
     const [rules, domains, actual] = await Promise.all([loadRules(trx, accountId), loadDomains(trx, accountId), loadActualState(trx, accountId, snapshot)]);
     const plan = planAccount({ snapshot, rules, domains, actual, now: Date.now() });
-    if (pending?.last) {
-      await runSql(trx, `update reconcile_requests set processed_at = now() where account_id = ? and processed_at is null and id <= ?`, [accountId, pending.last]);
-    }
+    await markAnswered(trx, accountId, pending?.last ?? null);
     if (options.dryRun) return { runId: null, status: "dry-run", plan, applied: 0, withheld: 0 };
     if (plan.actions.length === 0) return { runId: null, status: "nothing-to-do", plan, applied: 0, withheld: 0 };
 

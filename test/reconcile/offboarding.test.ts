@@ -226,3 +226,15 @@ test("the scheduled full reconcile reverts manual edits of managed rows and audi
   expect(run.plan.manualMembers).toContain("manual@acme-drift.example.com");
   expect(await memberOf(t.accountId, "manual@acme-drift.example.com")).toEqual({ role: "member", status: "active", grants: [] });
 });
+
+test("an account without rules answers SCIM changes at once: nothing is granted, nothing created, requests done", async () => {
+  const client = await harness.tenant("no-rules");
+  const account = await findAccount(harness.db.knex, "no-rules");
+  await client.post("/Users", { schemas: ["urn:ietf:params:scim:schemas:core:2.0:User"], userName: "early@no-rules.example.com" });
+  const result = await reconcileAccount(harness.db.knex, account.id, { trigger: "test" });
+  expect(result.status).toBe("nothing-to-do");
+  expect((await q(`select count(*)::int as n from reconcile_requests where account_id = ? and processed_at is null`, [account.id]))[0].n).toBe(0);
+  expect((await q(`select count(*)::int as n from users where email = ?`, ["early@no-rules.example.com"]))[0].n).toBe(0);
+  // the dry run still shows what the (empty) rules make of the snapshot
+  expect((await reconcileAccount(harness.db.knex, account.id, { trigger: "test", dryRun: true })).plan.manualMembers).toEqual(["owner@no-rules.example.com"]);
+});
