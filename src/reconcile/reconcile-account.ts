@@ -58,7 +58,10 @@ export async function reconcileAccount(db: Knex, accountId: string, options: Rec
       return { runId: null, status: "nothing-to-do", plan: { actions: [], manualMembers: [], warnings: [] }, applied: 0, withheld: 0 };
     }
     const snapshot = await loadAccountSnapshot(trx, accountId);
-    const [rules, domains, actual] = await Promise.all([loadRules(trx, accountId), loadDomains(trx, accountId), loadActualState(trx, accountId, snapshot)]);
+    // one after another: a transaction is one connection, which runs one query at a time
+    const rules = await loadRules(trx, accountId);
+    const domains = await loadDomains(trx, accountId);
+    const actual = await loadActualState(trx, accountId, snapshot);
     const plan = planAccount({ snapshot, rules, domains, actual, now: Date.now() });
     await markAnswered(trx, accountId, pending?.last ?? null);
     if (options.dryRun) return { runId: null, status: "dry-run", plan, applied: 0, withheld: 0 };
