@@ -1,13 +1,18 @@
 // Storing an account's rules document: validated first (nothing invalid is ever stored), audited.
+import type { Knex } from "knex";
 import { runSql } from "../db/run-sql.ts";
 import type { Executor } from "../snapshot/connection-scope.ts";
 import { parseRulesDocument } from "../mapping/rules-document.ts";
 import type { MappingRules } from "../mapping/mapping-rules.ts";
 import { writeAudit } from "../audit/audit-log.ts";
 
-/** Throws RulesDocumentError (every problem with its line) when the document is not valid. */
-export async function saveRules(db: Executor, accountId: string, document: string, actor: string): Promise<{ rules: MappingRules; version: number }> {
+/** Stores the rules, their audit row and a reconcile request in one transaction; throws RulesDocumentError (every problem with its line) first when the document is not valid. */
+export async function saveRules(knex: Knex, accountId: string, document: string, actor: string): Promise<{ rules: MappingRules; version: number }> {
   const rules = parseRulesDocument(document);
+  return knex.transaction((trx) => storeRules(trx, accountId, document, rules, actor));
+}
+
+async function storeRules(db: Executor, accountId: string, document: string, rules: MappingRules, actor: string): Promise<{ rules: MappingRules; version: number }> {
   const { rows: [row] } = await runSql<{ version: number }>(db,
     `insert into account_rules (account_id, document, updated_by) values (?, ?, ?)
      on conflict (account_id) do update set document = excluded.document, version = account_rules.version + 1, updated_at = now(), updated_by = excluded.updated_by

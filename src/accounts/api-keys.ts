@@ -46,10 +46,12 @@ export async function createApiKey(db: Executor, input: { accountId: string; use
     if (domainIds.length === 0) throw new KeyNotAllowedError("a member can only create keys for domains they can write, and has none");
   }
   const issued = issueToken("key");
+  // the key and its domains in one statement: a key never exists without the scope it was given
   const { rows: [key] } = await runSql<{ id: string }>(db,
-    `insert into api_keys (account_id, created_by_user_id, name, token_prefix, secret_hash, scope) values (?, ?, ?, ?, ?, ?) returning id`,
-    [input.accountId, input.userId, input.name, issued.prefix, issued.hash, scope]);
-  for (const domainId of domainIds) await runSql(db, `insert into api_key_domains (api_key_id, domain_id) values (?, ?)`, [key!.id, domainId]);
+    `with key as (insert into api_keys (account_id, created_by_user_id, name, token_prefix, secret_hash, scope) values (?, ?, ?, ?, ?, ?) returning id),
+     scoped as (insert into api_key_domains (api_key_id, domain_id) select key.id, d from key, unnest(?::uuid[]) as d)
+     select id from key`,
+    [input.accountId, input.userId, input.name, issued.prefix, issued.hash, scope, domainIds]);
   return { id: key!.id, key: issued.token, scope, domainIds };
 }
 

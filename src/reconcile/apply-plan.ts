@@ -75,7 +75,7 @@ async function applyAction(s: ApplyState, action: PlanAction): Promise<void> {
       // demote first: at most one owner at any statement; exactly one is checked at commit
       if (action.from) await runSql(trx, `update memberships set role = 'admin', updated_at = now() where account_id = ? and user_id = ? and role = 'owner'`, [ctx.accountId, action.from]);
       await runSql(trx, `update memberships set role = 'owner', managed_by_run_id = ?, updated_at = now() where account_id = ? and user_id = ?`, [ctx.runId, ctx.accountId, to]);
-      return record(s, action, "owner.transferred", { type: "account", id: ctx.accountId }, { owner: action.from || null }, { owner: to });
+      return record(s, action, "owner.transferred", { type: "account", id: ctx.accountId }, { owner: action.from }, { owner: to });
     }
     case "grant_domain": {
       const userId = s.userId(action.userKey);

@@ -13,13 +13,13 @@ export interface PlanNames {
   readonly domains: ReadonlyMap<string, string>;
 }
 
-function what(action: PlanAction, domain: (id: string) => string): string {
+function what(action: PlanAction, domain: (id: string) => string, user: (id: string) => string): string {
   switch (action.type) {
     case "create_user": return `create app user ${action.email}`;
     case "link_identity": return `link IdP user ${action.idpUserId} (${action.via})`;
     case "add_member": return `add as ${action.role}`;
     case "change_role": return `${action.from} → ${action.to}`;
-    case "transfer_ownership": return `ownership from ${action.from || "nobody"}`;
+    case "transfer_ownership": return `ownership from ${action.from === null ? "nobody" : user(action.from)}`;
     case "grant_domain": return `${domain(action.domainId)}: ${action.access}`;
     case "change_access": return `${domain(action.domainId)}: ${action.from} → ${action.to}`;
     case "revoke_domain": return `${domain(action.domainId)}: revoked`;
@@ -48,7 +48,7 @@ export function describePlan(plan: Plan, names: PlanNames): PlanRow[] {
   return plan.actions.map((action) => ({
     action: action.type,
     who: who(action, user),
-    what: what(action, domain),
+    what: what(action, domain, user),
     why: [action.reason.rule ? `rule ${action.reason.rule}` : null, action.reason.event].filter(Boolean).join(": "),
   }));
 }

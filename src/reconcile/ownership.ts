@@ -20,7 +20,7 @@ export interface OwnershipPlan {
 function transfer(from: ActualMember | undefined, to: Target, actual: ActualState, reason: Reason, actions: PlanAction[], roles: Map<string, Role>): void {
   const member = actual.members.get(to.userKey);
   if (member && member.role === "member") actions.push({ type: "change_role", userId: to.userKey, from: "member", to: "admin", reason: { ...reason, event: "becomes admin before taking ownership" } });
-  actions.push({ type: "transfer_ownership", from: from?.userId ?? "", to: to.userKey, reason });
+  actions.push({ type: "transfer_ownership", from: from?.userId ?? null, to: to.userKey, reason });
   roles.set(to.userKey, "owner");
   if (from) roles.set(from.userId, "admin");
   to.role = member ? "owner" : "admin"; // a new person is added as admin, then made owner

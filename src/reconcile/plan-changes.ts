@@ -2,7 +2,7 @@
 // manual members untouched, keeps exactly one owner, keeps every key within its creator's access,
 // and a plan computed right after applying one is empty.
 import type { DesiredPerson, DesiredState } from "../mapping/desired-state.ts";
-import type { AccountPolicy, Access, Role } from "../mapping/mapping-rules.ts";
+import type { AccountPolicy, Role } from "../mapping/mapping-rules.ts";
 import type { ActualMember, ActualState } from "./actual-state.ts";
 import type { IdentityResolution } from "./identity-resolution.ts";
 import type { Plan, PlanAction, Reason } from "./plan.ts";
@@ -138,4 +138,3 @@ export function planChanges(input: PlanInput): Plan {
   return { actions: ordered, manualMembers: manualMembers.sort(), warnings: desired.warnings };
 }
 
-export type { Access };

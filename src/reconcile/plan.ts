@@ -15,7 +15,8 @@ export type PlanAction =
   | { type: "link_identity"; userId: string; idpUserId: string; via: "managed-email" | "policy-email"; reason: Reason }
   | { type: "add_member"; userKey: string; role: Role; reason: Reason }
   | { type: "change_role"; userId: string; from: Role; to: Role; reason: Reason }
-  | { type: "transfer_ownership"; from: string; to: string; reason: Reason }
+  /** `from` is null when the account had no owner (the database allows that only without members). */
+  | { type: "transfer_ownership"; from: string | null; to: string; reason: Reason }
   | { type: "grant_domain"; userKey: string; domainId: string; access: Access; reason: Reason }
   | { type: "change_access"; userId: string; domainId: string; from: Access; to: Access; reason: Reason }
   | { type: "revoke_domain"; userId: string; domainId: string; reason: Reason }
@@ -44,11 +45,4 @@ export interface Plan {
  */
 export function changesOf(plan: Plan): PlanAction[] {
   return plan.actions.filter((a) => a.type !== "alert");
-}
-
-/** Actions that take access away: what the removal brake counts. */
-export const REMOVAL_TYPES: ReadonlySet<PlanAction["type"]> = new Set(["revoke_domain", "suspend_member", "delete_member"]);
-
-export function countRemovals(plan: Plan): number {
-  return plan.actions.filter((a) => REMOVAL_TYPES.has(a.type) || (a.type === "change_role" && a.to === "member" && a.from !== "member")).length;
 }

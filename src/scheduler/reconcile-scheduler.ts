@@ -7,6 +7,7 @@ import type { Knex } from "knex";
 import type { Logger } from "../log/logger.ts";
 import { runSql } from "../db/run-sql.ts";
 import { reconcileAccount } from "../reconcile/reconcile-account.ts";
+import { recordFailedRun } from "../reconcile/runs.ts";
 
 export interface ReconcileSchedulerOptions {
   db: Knex;
@@ -65,8 +66,7 @@ export class ReconcileScheduler {
       if (result.status !== "nothing-to-do") this.options.log.info({ accountId, runId: result.runId, status: result.status, applied: result.applied, withheld: result.withheld }, "reconciled");
     } catch (error) {
       this.options.log.error({ err: error, accountId }, "reconcile failed; nothing was changed");
-      await runSql(this.options.db, `insert into sync_runs (account_id, kind, status, trigger, finished_at, error) values (?, 'reconcile', 'failed', ?, now(), ?)`,
-        [accountId, trigger, String((error as Error).message).slice(0, 500)]).catch(() => undefined);
+      await recordFailedRun(this.options.db, accountId, trigger, error).catch(() => undefined);
       // the requests stay pending, so a later poll retries them
       const delayMs = Math.min(300_000, (this.backoff.get(accountId)?.delayMs ?? 500) * 2);
       this.backoff.set(accountId, { until: Date.now() + delayMs, delayMs });

@@ -3,14 +3,15 @@
 // excludedAttributes=members, membership by PATCH (204, no body), renames, atomic failures, delete.
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, expect, test } from "vitest";
+import { URN } from "../../src/sources/scim/schemas.ts";
 import { startScimHarness, type ScimClient, type ScimHarness, type ScimResponse } from "../support/scim-harness.ts";
 
-const CORE_USER = "urn:ietf:params:scim:schemas:core:2.0:User";
-const CORE_GROUP = "urn:ietf:params:scim:schemas:core:2.0:Group";
+const CORE_USER = URN.user;
+const CORE_GROUP = URN.group;
 const ADSCIM_GROUP = "http://schemas.microsoft.com/2006/11/ResourceManagement/ADSCIM/2.0/Group";
-const PATCH_OP = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
-const LIST_RESPONSE = "urn:ietf:params:scim:api:messages:2.0:ListResponse";
-const ERROR = "urn:ietf:params:scim:api:messages:2.0:Error";
+const PATCH_OP = URN.patchOp;
+const LIST_RESPONSE = URN.listResponse;
+const ERROR = URN.error;
 
 let harness: ScimHarness;
 beforeAll(async () => {

@@ -4,13 +4,14 @@
 // (?aadOptscim062020), disable/enable, and hard delete.
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, expect, test } from "vitest";
+import { URN } from "../../src/sources/scim/schemas.ts";
 import { startScimHarness, type ScimClient, type ScimHarness, type ScimResponse } from "../support/scim-harness.ts";
 
-const CORE_USER = "urn:ietf:params:scim:schemas:core:2.0:User";
-const ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
-const PATCH_OP = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
-const LIST_RESPONSE = "urn:ietf:params:scim:api:messages:2.0:ListResponse";
-const ERROR = "urn:ietf:params:scim:api:messages:2.0:Error";
+const CORE_USER = URN.user;
+const ENTERPRISE = URN.enterprise;
+const PATCH_OP = URN.patchOp;
+const LIST_RESPONSE = URN.listResponse;
+const ERROR = URN.error;
 const COMPLIANT = "?aadOptscim062020";
 
 let harness: ScimHarness;

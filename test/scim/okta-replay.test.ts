@@ -2,12 +2,13 @@
 // (/work/shared/SCIM-CLIENTS.md §3): existence checks, assign, profile updates by PUT and PATCH,
 // deactivate/reactivate/password by path-less PATCH, AIW apps by PUT, import paging and Group Push.
 import { afterAll, beforeAll, expect, test } from "vitest";
+import { URN } from "../../src/sources/scim/schemas.ts";
 import { startScimHarness, type ScimClient, type ScimHarness, type ScimResponse } from "../support/scim-harness.ts";
 
-const CORE_USER = "urn:ietf:params:scim:schemas:core:2.0:User";
-const CORE_GROUP = "urn:ietf:params:scim:schemas:core:2.0:Group";
-const PATCH_OP = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
-const LIST_RESPONSE = "urn:ietf:params:scim:api:messages:2.0:ListResponse";
+const CORE_USER = URN.user;
+const CORE_GROUP = URN.group;
+const PATCH_OP = URN.patchOp;
+const LIST_RESPONSE = URN.listResponse;
 
 // what Okta's SCIM client puts on every request (okta/okta-blog-archive#1956)
 const OKTA_HEADERS = {

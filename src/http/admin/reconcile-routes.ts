@@ -10,7 +10,7 @@ import { parseRulesDocument } from "../../mapping/rules-document.ts";
 import { reconcileAccount } from "../../reconcile/reconcile-account.ts";
 import { describePlan } from "../../reconcile/describe-plan.ts";
 import { runSql } from "../../db/run-sql.ts";
-import { writeAudit } from "../../audit/audit-log.ts";
+import { rejectHeldRun, RunNotHeldError } from "../../reconcile/runs.ts";
 import { BadRequestError, NotFoundError } from "../problem.ts";
 
 type Actor = (req: express.Request) => string;
@@ -61,19 +61,14 @@ export function reconcileRoutes(db: Knex, actorOf: Actor): express.Router {
   router.post("/runs/:id/approve", async (req, res) => {
     const run = await findRun(db, String(req.params.id));
     if (!run) throw new NotFoundError(`no run ${req.params.id}`);
-    if (run.status !== "held") throw new BadRequestError(`run ${run.id} is ${run.status}, not held`);
+    if (run.status !== "held") throw new RunNotHeldError(run.id, run.status);
     const result = await reconcileAccount(db, run.account_id, { trigger: "approved", approvedRunId: run.id, actor: actorOf(req) });
     res.json({ runId: result.runId, status: result.status, applied: result.applied });
   });
   router.post("/runs/:id/reject", async (req, res) => {
     const run = await findRun(db, String(req.params.id));
     if (!run) throw new NotFoundError(`no run ${req.params.id}`);
-    if (run.status !== "held") throw new BadRequestError(`run ${run.id} is ${run.status}, not held`);
-    await db.transaction(async (trx) => {
-      await runSql(trx, `update sync_runs set status = 'rejected', finished_at = now() where id = ?`, [run.id]);
-      await runSql(trx, `update alerts set resolved_at = now() where run_id = ? and kind = 'run_held' and resolved_at is null`, [run.id]);
-      await writeAudit(trx, { accountId: run.account_id, actor: actorOf(req), action: "run.rejected", targetType: "run", targetId: run.id, runId: run.id });
-    });
+    await rejectHeldRun(db, run, actorOf(req));
     res.json({ runId: run.id, status: "rejected" });
   });
 
@@ -115,8 +110,13 @@ export function reconcileRoutes(db: Knex, actorOf: Actor): express.Router {
   router.post("/accounts/:slug/invitations", async (req, res) => {
     const { id } = await account(req);
     const role = req.body?.role === "admin" ? "admin" : "member";
-    const invitedBy = typeof req.body?.invitedBy === "string" ? (await userIdByEmail(db, req.body.invitedBy)) ?? null : null;
-    res.status(201).json({ id: await createInvitation(db, { accountId: id, email: String(req.body?.email ?? ""), role, invitedBy }) });
+    const inviter = req.body?.invitedBy;
+    const invitedBy = typeof inviter === "string" ? await userIdByEmail(db, inviter) : null;
+    if (invitedBy === undefined) throw new NotFoundError(`no user ${inviter}`);
+    const email = req.body?.email;
+    if (typeof email !== "string" || !/^[^\s@]+@[^\s@]+$/.test(email)) throw new BadRequestError("email must be an email address");
+    if (req.body?.role !== undefined && req.body.role !== "admin" && req.body.role !== "member") throw new BadRequestError("role must be admin or member");
+    res.status(201).json({ id: await createInvitation(db, { accountId: id, email, role, invitedBy }) });
   });
   return router;
 }
