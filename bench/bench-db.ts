@@ -54,7 +54,8 @@ export async function createBenchDatabase(): Promise<void> {
 export async function dropBenchDatabase(): Promise<void> {
   if (!lockClient) return;
   try {
-    await lockClient.query(`drop database if exists ${DB_NAME} with (force)`);
+    // BENCH_KEEP_DB=1 leaves it for a look afterwards (the next run drops it)
+    if (process.env.BENCH_KEEP_DB !== "1") await lockClient.query(`drop database if exists ${DB_NAME} with (force)`);
   } finally {
     await lockClient.end().catch(() => undefined);
     lockClient = undefined;

@@ -1,12 +1,13 @@
 // Desired state: for every person the account's IdPs know, the role and domain access the rules give
 // them, and why. A pure function of (snapshot, rules, domains, who-is-who): no database, no clock.
-import type { AccountSnapshot, SnapshotGroup, SnapshotUser } from "../snapshot/account-snapshot.ts";
+import type { AccountSnapshot, SnapshotUser } from "../snapshot/account-snapshot.ts";
 import { ROLE_RANK, type Access, type MappingRule, type MappingRules, type Role } from "./mapping-rules.ts";
-import { groupClosure } from "./group-closure.ts";
+import { groupRuleMatcher } from "./group-closure.ts";
+import { groupMatches } from "./group-selector.ts";
 import { domainsMatching, type Domain } from "./domain-patterns.ts";
 import { parseUserCondition, type UserCondition } from "./user-condition.ts";
 
-const IDSYNC_EXTENSION = "urn:ietf:params:scim:schemas:extension:idsync:2.0:User";
+export const IDSYNC_EXTENSION = "urn:ietf:params:scim:schemas:extension:idsync:2.0:User";
 
 export interface DesiredGrant {
   readonly domainId: string;
@@ -50,12 +51,6 @@ interface CompiledRule {
   readonly groupIds?: ReadonlySet<string>;
   readonly condition?: UserCondition;
   readonly grants: ReadonlyArray<{ domainId: string; access: Access }>;
-}
-
-function groupMatches(group: SnapshotGroup, selector: string): boolean {
-  const lower = selector.toLowerCase();
-  return group.id === selector || group.sourceId === selector || group.externalId === selector ||
-    group.displayName.toLowerCase() === lower || group.email?.toLowerCase() === lower;
 }
 
 function compileRules(rules: MappingRules, snapshot: AccountSnapshot, domains: readonly Domain[], warnings: RuleWarning[]): CompiledRule[] {
@@ -120,7 +115,9 @@ export function desiredState(
 ): DesiredState {
   const warnings: RuleWarning[] = [];
   const compiled = compileRules(rules, snapshot, domains, warnings);
-  const groupsOf = groupClosure(snapshot.edges);
+  const rulesMatching = groupRuleMatcher(snapshot.edges, compiled.map((c) => c.groupIds));
+  // a user is checked against the group rules they matched and every rule that names no group, in rule order
+  const ungrouped = compiled.flatMap((c, index) => (c.groupIds ? [] : [index]));
   const people = new Map<string, Accumulator>();
 
   for (const user of snapshot.users) {
@@ -141,9 +138,11 @@ export function desiredState(
     if (!user.active) acc.inactive = true;
     if (user.email) acc.email = user.email;
 
-    const groups = groupsOf(user.id);
-    for (const { rule, groupIds, condition, grants } of compiled) {
-      const matches = groupIds ? [...groupIds].some((g) => groups.has(g)) : condition ? condition(user.resource) : rule.attributes === true;
+    const byGroup = rulesMatching(user.id);
+    const candidates = byGroup.size === 0 ? ungrouped : [...byGroup, ...ungrouped].sort((a, b) => a - b);
+    for (const index of candidates) {
+      const { rule, groupIds, condition, grants } = compiled[index]!;
+      const matches = groupIds !== undefined || (condition ? condition(user.resource) : rule.attributes === true);
       if (!matches) continue;
       let ruleGrants = grants;
       let role = rule.role;
@@ -174,7 +173,7 @@ export function desiredState(
       key, idpUserIds: acc.idpUserIds, connectionIds: [...acc.connectionIds], email: acc.email, displayName: acc.displayName, state,
       deleted: acc.liveConnections.size === 0,
       role, roleRule: state === "assigned" ? acc.roleRule : null,
-      grants: role === "member" ? [...acc.grants.values()].sort((a, b) => a.domainId.localeCompare(b.domainId)) : [],
+      grants: role === "member" ? [...acc.grants.values()].sort((a, b) => (a.domainId < b.domainId ? -1 : a.domainId > b.domainId ? 1 : 0)) : [],
     });
   }
   return { people: result, warnings };

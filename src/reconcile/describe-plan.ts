@@ -17,6 +17,7 @@ function what(action: PlanAction, domain: (id: string) => string, user: (id: str
   switch (action.type) {
     case "create_user": return `create app user ${action.email}`;
     case "link_identity": return `link IdP user ${action.idpUserId} (${action.via})`;
+    case "update_email": return `email ${action.from} → ${action.to}`;
     case "add_member": return `add as ${action.role}`;
     case "change_role": return `${action.from} → ${action.to}`;
     case "transfer_ownership": return `ownership from ${action.from === null ? "nobody" : user(action.from)}`;

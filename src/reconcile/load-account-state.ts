@@ -1,7 +1,10 @@
 // Reads what the planner compares: the account's rules, domains and membership tables.
 import { runSql } from "../db/run-sql.ts";
 import type { Executor } from "../snapshot/connection-scope.ts";
-import type { AccountSnapshot } from "../snapshot/account-snapshot.ts";
+import { loadSnapshotGroups, loadSnapshotUsers, type AccountSnapshot } from "../snapshot/account-snapshot.ts";
+import { ownerCandidateSources } from "../mapping/owner-candidates.ts";
+import { expandScope, MAX_SCOPED_USERS } from "./reconcile-scope.ts";
+import type { AccountPlanInput } from "./plan-account.ts";
 import { EMPTY_RULES, type MappingRules } from "../mapping/mapping-rules.ts";
 import { parseRulesDocument } from "../mapping/rules-document.ts";
 import type { Domain } from "../mapping/domain-patterns.ts";
@@ -21,28 +24,51 @@ function groupCount(rows: Array<{ key: string; n: number }>): Map<string, number
   return new Map(rows.map((r) => [r.key, r.n]));
 }
 
-export async function loadActualState(db: Executor, accountId: string, snapshot: AccountSnapshot): Promise<ActualState> {
+/**
+ * The membership tables as the planner compares them. Whole, or (`scoped`) restricted to the people a
+ * scoped snapshot makes up plus the owner and the configured successor, whom ownership depends on.
+ */
+export async function loadActualState(db: Executor, accountId: string, snapshot: AccountSnapshot, scoped?: { successorEmail: string | null }): Promise<ActualState> {
+  let identities, users, only: string[] | undefined;
+  if (scoped) {
+    identities = await runSql(db, `select idp_user_id, user_id from user_identities where idp_user_id = any(?::uuid[])`, [snapshot.users.map((u) => u.id)]);
+    const emails = [...new Set([...snapshot.users.map((u) => (u.email ?? u.userName).toLowerCase()), ...(scoped.successorEmail ? [scoped.successorEmail.toLowerCase()] : [])])];
+    users = await runSql<{ id: string; email: string }>(db, `select id, email from users where lower(email) = any(?::text[])`, [emails]);
+    const { rows: owners } = await runSql<{ user_id: string }>(db, `select user_id from memberships where account_id = ? and role = 'owner'`, [accountId]);
+    only = [...new Set([...identities.rows.map((r) => r.user_id), ...users.rows.map((u) => u.id), ...owners.map((o) => o.user_id)])];
+  }
+  const memberFilter = only ? " and m.user_id = any(?::uuid[])" : "";
+  const by = (bindings: unknown[]) => (only ? [...bindings, only] : bindings);
   const members = await runSql(db,
     `select m.user_id, u.email, m.role, m.status, m.suspended_at, m.managed_by_connection_id
-     from memberships m join users u on u.id = m.user_id where m.account_id = ?`, [accountId]);
+     from memberships m join users u on u.id = m.user_id where m.account_id = ?${memberFilter}`, by([accountId]));
   const grants = await runSql(db,
     `select m.user_id, g.domain_id, g.access, g.managed_by_connection_id is not null as managed
-     from domain_grants g join memberships m on m.id = g.membership_id where g.account_id = ?`, [accountId]);
+     from domain_grants g join memberships m on m.id = g.membership_id where g.account_id = ?${memberFilter}`, by([accountId]));
   const keys = await runSql(db,
     `select k.id, k.created_by_user_id, k.scope, k.last_used_at,
        coalesce((select array_agg(d.domain_id order by d.domain_id) from api_key_domains d where d.api_key_id = k.id), '{}') as domain_ids
-     from api_keys k where k.account_id = ? and k.revoked_at is null`, [accountId]);
+     from api_keys k where k.account_id = ? and k.revoked_at is null${only ? " and k.created_by_user_id = any(?::uuid[])" : ""}`, by([accountId]));
   const sessions = await runSql(db,
-    `select user_id as key, count(*)::int as n from sessions where account_id = ? and revoked_at is null and expires_at > now() group by user_id`, [accountId]);
+    `select user_id as key, count(*)::int as n from sessions
+     where account_id = ? and revoked_at is null and expires_at > now()${only ? " and user_id = any(?::uuid[])" : ""} group by user_id`, by([accountId]));
   const sent = await runSql(db,
     `select invited_by_user_id as key, count(*)::int as n from invitations
-     where account_id = ? and status = 'pending' and invited_by_user_id is not null group by invited_by_user_id`, [accountId]);
+     where account_id = ? and status = 'pending' and invited_by_user_id is not null${only ? " and invited_by_user_id = any(?::uuid[])" : ""}
+     group by invited_by_user_id`, by([accountId]));
+  const memberEmails = members.rows.map((m) => String(m.email).toLowerCase());
   const addressed = await runSql(db,
-    `select lower(email) as key, count(*)::int as n from invitations where account_id = ? and status = 'pending' group by lower(email)`, [accountId]);
-  const identities = await runSql(db, `select idp_user_id, user_id from user_identities where account_id = ?`, [accountId]);
+    `select lower(email) as key, count(*)::int as n from invitations
+     where account_id = ? and status = 'pending'${only ? " and lower(email) = any(?::text[])" : ""} group by lower(email)`,
+    only ? [accountId, memberEmails] : [accountId]);
+  if (!scoped) {
+    identities = await runSql(db, `select idp_user_id, user_id from user_identities where account_id = ?`, [accountId]);
+    // joined in the database: an array of every email of a large account is slow to send and to search
+    users = await runSql<{ id: string; email: string }>(db,
+      `select id, email from users where lower(email) in (select lower(coalesce(email, user_name)) from idp_users where account_id = ?)
+       union select u.id, u.email from users u join memberships m on m.user_id = u.id where m.account_id = ?`, [accountId, accountId]);
+  }
   const connections = await runSql(db, `select id from directory_connections where account_id = ?`, [accountId]);
-  const emails = [...new Set([...snapshot.users.map((u) => (u.email ?? u.userName).toLowerCase()), ...members.rows.map((m) => String(m.email).toLowerCase())])];
-  const users = await runSql<{ id: string; email: string }>(db, `select id, email from users where lower(email) = any(?::text[])`, [emails]);
 
   const sessionCount = groupCount(sessions.rows);
   const sentCount = groupCount(sent.rows);
@@ -60,9 +86,26 @@ export async function loadActualState(db: Executor, accountId: string, snapshot:
       grants: grantsBy.get(m.user_id) ?? [], keys: keysBy.get(m.user_id) ?? [],
       activeSessions: sessionCount.get(m.user_id) ?? 0, pendingInvitations: sentCount.get(m.user_id) ?? 0,
     } satisfies ActualMember])),
-    identities: new Map(identities.rows.map((r) => [r.idp_user_id, r.user_id])),
-    usersByEmail: new Map(users.rows.map((u) => [u.email.toLowerCase(), { userId: u.id, email: u.email } satisfies AppUser])),
+    identities: new Map(identities!.rows.map((r) => [r.idp_user_id, r.user_id])),
+    usersByEmail: new Map(users!.rows.map((u) => [u.email.toLowerCase(), { userId: u.id, email: u.email } satisfies AppUser])),
     invitationsTo: groupCount(addressed.rows),
     connectionIds: new Set(connections.rows.map((c) => c.id)),
   };
+}
+
+/**
+ * Everything the planner needs, loaded one query after another on the run's transaction. With
+ * `requested` IdP users, only the people they make up (and those ownership depends on) are loaded,
+ * unless an owner rule by filter could make anyone owner or too many were requested: then the whole account.
+ */
+export async function loadPlanInput(db: Executor, accountId: string, requested: readonly string[] | null, now: number): Promise<AccountPlanInput & { scoped: boolean }> {
+  const rules = await loadRules(db, accountId);
+  const domains = await loadDomains(db, accountId);
+  const { groups, groupEdges } = await loadSnapshotGroups(db, accountId);
+  const owners = requested && requested.length <= MAX_SCOPED_USERS ? ownerCandidateSources(rules, groups, groupEdges) : null;
+  const only = owners ? await expandScope(db, accountId, { requestedIdpUserIds: requested!, owners, successorEmail: rules.policy.ownerSuccessor }) : undefined;
+  const { users, userEdges } = await loadSnapshotUsers(db, accountId, only);
+  const snapshot = { users, groups, edges: [...groupEdges, ...userEdges] };
+  const actual = await loadActualState(db, accountId, snapshot, only ? { successorEmail: rules.policy.ownerSuccessor } : undefined);
+  return { snapshot, rules, domains, actual, now, scoped: only !== undefined };
 }

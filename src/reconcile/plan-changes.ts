@@ -73,10 +73,26 @@ function removeAccess(member: ActualMember, person: DesiredPerson | undefined, i
   return actions;
 }
 
+/**
+ * A linked person whose IdP email changed: the app user follows. Only when a single connection speaks
+ * for them (two IdPs disagreeing would flip it back and forth), and never onto another user's address.
+ */
+function emailChange(member: ActualMember, person: DesiredPerson, actual: ActualState): PlanAction[] {
+  const to = person.email;
+  if (!to || person.connectionIds.length !== 1 || to.toLowerCase() === member.email.toLowerCase()) return [];
+  const reason = reasonFor(person, "email changed in the IdP");
+  const holder = actual.usersByEmail.get(to.toLowerCase());
+  if (holder && holder.userId !== member.userId) {
+    return [{ type: "alert", kind: "email_conflict", userId: member.userId, reason,
+      detail: `the IdP changed ${member.email} to ${to}, which another app user already has; the email was left unchanged` }];
+  }
+  return [{ type: "update_email", userId: member.userId, from: member.email, to, reason }];
+}
+
 const ORDER: Record<PlanAction["type"], number> = {
-  create_user: 0, link_identity: 1, add_member: 2, reactivate_member: 3, change_role: 4, transfer_ownership: 5, grant_domain: 6,
-  change_access: 7, revoke_domain: 8, narrow_key: 9, revoke_key: 10, revoke_sessions: 11, revoke_invitations: 12,
-  suspend_member: 13, delete_member: 14, alert: 15,
+  create_user: 0, link_identity: 1, update_email: 2, add_member: 3, reactivate_member: 4, change_role: 5, transfer_ownership: 6, grant_domain: 7,
+  change_access: 8, revoke_domain: 9, narrow_key: 10, revoke_key: 11, revoke_sessions: 12, revoke_invitations: 13,
+  suspend_member: 14, delete_member: 15, alert: 16,
 };
 
 export function planChanges(input: PlanInput): Plan {
@@ -119,6 +135,7 @@ export function planChanges(input: PlanInput): Plan {
       actions.push(...grantActions(userKey, undefined, person, role));
       continue;
     }
+    actions.push(...emailChange(member, person, input.actual));
     if (member.status === "suspended") actions.push({ type: "reactivate_member", userId: userKey, reason: reasonFor(person, "reactivated in the IdP") });
     const currentRole = ownership.roleAfterTransfer.get(userKey) ?? member.role;
     if (currentRole !== role) actions.push({ type: "change_role", userId: userKey, from: currentRole, to: role, reason: reasonFor(person, "rule") });

@@ -13,6 +13,8 @@ export interface Reason {
 export type PlanAction =
   | { type: "create_user"; key: string; email: string; displayName: string | null; idpUserIds: readonly string[]; reason: Reason }
   | { type: "link_identity"; userId: string; idpUserId: string; via: "managed-email" | "policy-email"; reason: Reason }
+  /** The IdP changed a linked person's email (same immutable id): the app user follows, never a second user. */
+  | { type: "update_email"; userId: string; from: string; to: string; reason: Reason }
   | { type: "add_member"; userKey: string; role: Role; reason: Reason }
   | { type: "change_role"; userId: string; from: Role; to: Role; reason: Reason }
   /** `from` is null when the account had no owner (the database allows that only without members). */
@@ -29,7 +31,7 @@ export type PlanAction =
   | { type: "narrow_key"; userId: string; keyId: string; removeDomainIds: readonly string[]; reason: Reason }
   | { type: "alert"; kind: AlertKind; userId?: string; detail: string; data?: Record<string, unknown>; reason: Reason };
 
-export type AlertKind = "owner_departed" | "owner_missing" | "owner_conflict" | "org_keys_kept" | "manual_user_conflict";
+export type AlertKind = "owner_departed" | "owner_missing" | "owner_conflict" | "org_keys_kept" | "manual_user_conflict" | "email_conflict";
 
 export interface Plan {
   readonly actions: readonly PlanAction[];

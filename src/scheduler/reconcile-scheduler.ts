@@ -61,7 +61,7 @@ export class ReconcileScheduler {
 
   private async run(accountId: string, trigger: string): Promise<void> {
     try {
-      const result = await reconcileAccount(this.options.db, accountId, { trigger });
+      const result = await reconcileAccount(this.options.db, accountId, { trigger, scope: trigger === "snapshot change" ? "requests" : "account" });
       this.backoff.delete(accountId);
       if (result.status !== "nothing-to-do") this.options.log.info({ accountId, runId: result.runId, status: result.status, applied: result.applied, withheld: result.withheld }, "reconciled");
     } catch (error) {

@@ -35,24 +35,46 @@ export interface AccountSnapshot {
   readonly edges: readonly SnapshotEdge[];
 }
 
-/** Loads an account's snapshot: live and tombstoned users (a tombstone means "deleted"), live groups. */
-export async function loadAccountSnapshot(db: Executor, accountId: string): Promise<AccountSnapshot> {
-  const users = await runSql(db,
-    `select u.id, u.connection_id, u.user_name, u.email, u.display_name, u.active, u.deleted_at is not null as deleted, u.resource
-     from idp_users u join directory_connections c on c.id = u.connection_id
-     where u.account_id = ? and c.status = 'active'`, [accountId]);
+/** Live groups and the group-in-group edges: small next to users and their memberships, loaded whole. */
+export async function loadSnapshotGroups(db: Executor, accountId: string): Promise<{ groups: SnapshotGroup[]; groupEdges: SnapshotEdge[] }> {
   const groups = await runSql(db,
     `select g.id, g.connection_id, g.source_id, g.external_id, g.display_name, g.email
      from idp_groups g join directory_connections c on c.id = g.connection_id
      where g.account_id = ? and g.deleted_at is null and c.status = 'active'`, [accountId]);
   const edges = await runSql(db,
     `select m.group_id, m.member_id from idp_group_members m join idp_groups g on g.id = m.group_id
-     where g.account_id = ? and g.deleted_at is null`, [accountId]);
+     where g.account_id = ? and g.deleted_at is null and m.member_type = 'Group'`, [accountId]);
+  return {
+    groups: groups.rows.map((r) => ({ id: r.id, connectionId: r.connection_id, sourceId: r.source_id, externalId: r.external_id,
+      displayName: r.display_name, email: r.email })),
+    groupEdges: edges.rows.map((r) => ({ groupId: r.group_id, memberId: r.member_id })),
+  };
+}
+
+/**
+ * Live and tombstoned users (a tombstone means "deleted") with their direct group memberships; `only`
+ * restricts both to some users (a scoped reconcile).
+ */
+export async function loadSnapshotUsers(db: Executor, accountId: string, only?: readonly string[]): Promise<{ users: SnapshotUser[]; userEdges: SnapshotEdge[] }> {
+  const users = await runSql(db,
+    `select u.id, u.connection_id, u.user_name, u.email, u.display_name, u.active, u.deleted_at is not null as deleted, u.resource
+     from idp_users u join directory_connections c on c.id = u.connection_id
+     where u.account_id = ? and c.status = 'active'${only ? " and u.id = any(?::uuid[])" : ""}`, only ? [accountId, only] : [accountId]);
+  const edges = await runSql(db,
+    `select m.group_id, m.member_id from idp_group_members m join idp_groups g on g.id = m.group_id
+     where g.account_id = ? and g.deleted_at is null and m.member_type = 'User'${only ? " and m.member_id = any(?::uuid[])" : ""}`,
+    only ? [accountId, only] : [accountId]);
   return {
     users: users.rows.map((r) => ({ id: r.id, connectionId: r.connection_id, userName: r.user_name, email: r.email, displayName: r.display_name,
       active: r.active, deleted: r.deleted, resource: r.resource })),
-    groups: groups.rows.map((r) => ({ id: r.id, connectionId: r.connection_id, sourceId: r.source_id, externalId: r.external_id,
-      displayName: r.display_name, email: r.email })),
-    edges: edges.rows.map((r) => ({ groupId: r.group_id, memberId: r.member_id })),
+    userEdges: edges.rows.map((r) => ({ groupId: r.group_id, memberId: r.member_id })),
   };
+}
+
+/** An account's snapshot, or (with `only`) the part of it some users make up, with every group. */
+export async function loadAccountSnapshot(db: Executor, accountId: string, only?: readonly string[]): Promise<AccountSnapshot> {
+  // one after another: a transaction is one connection, which runs one query at a time
+  const { groups, groupEdges } = await loadSnapshotGroups(db, accountId);
+  const { users, userEdges } = await loadSnapshotUsers(db, accountId, only);
+  return { users, groups, edges: [...groupEdges, ...userEdges] };
 }

@@ -3,7 +3,7 @@
 import { randomUUID } from "node:crypto";
 import { runSql } from "../db/run-sql.ts";
 import { listPage, type ConnectionScope, type Executor, type ListQuery } from "./connection-scope.ts";
-import { RECONCILE_REQUEST_CTE } from "./snapshot-changes.ts";
+import { reconcileRequestCte } from "./snapshot-changes.ts";
 
 export interface IdpGroupFields {
   readonly externalId: string | null;
@@ -156,6 +156,14 @@ const REQUESTED_MEMBERS_CTES = `requested as (select distinct on (value) value, 
      )`;
 
 /**
+ * The reconcile request of a membership change names the users added and removed: only their access
+ * can change. A group added or removed as a member changes nesting, so the whole account is asked for.
+ */
+const MEMBER_CHANGE_REQUEST_CTE = reconcileRequestCte(`case
+       when exists (select 1 from found where member_type = 'Group') or exists (select 1 from idp_groups where id = any(?::uuid[])) then null
+       else array(select value from found) || ?::uuid[] end`);
+
+/**
  * Adds and removes members of a live group in one statement, atomically, with its reconcile request
  * (`change` + group id). The version bump takes the group's row lock, so concurrent changes of one group
  * apply one after another. Nothing at all is written when a member to add names no live user or group
@@ -178,10 +186,10 @@ export async function changeGroupMembers(
        on conflict (group_id, member_id) do nothing
      ),
      removed as (delete from idp_group_members where group_id = (select id from written) and member_id = any(?::uuid[])),
-     ${RECONCILE_REQUEST_CTE}
+     ${MEMBER_CHANGE_REQUEST_CTE}
      select (select count(*) from grp)::int as group_found, coalesce((select array_agg(value::text) from unknown), '{}') as unknown`,
     [groupId, scope.connectionId, JSON.stringify(add.map((m) => ({ value: m.value, display: m.display ?? null }))),
-      scope.connectionId, scope.connectionId, remove, change],
+      scope.connectionId, scope.connectionId, remove, change, remove, remove],
   );
   return { groupFound: row!.group_found > 0, unknown: row!.unknown };
 }

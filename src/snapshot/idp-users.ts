@@ -2,7 +2,7 @@
 import { randomUUID } from "node:crypto";
 import { runSql } from "../db/run-sql.ts";
 import { listPage, type ConnectionScope, type Executor, type ListQuery } from "./connection-scope.ts";
-import { RECONCILE_REQUEST_CTE } from "./snapshot-changes.ts";
+import { USER_RECONCILE_REQUEST_CTE } from "./snapshot-changes.ts";
 
 /** The indexed facts of a user plus the whole resource as the IdP sent it. */
 export interface IdpUserFields {
@@ -42,7 +42,7 @@ export async function insertIdpUser(db: Executor, scope: ConnectionScope, fields
   const result = await runSql(db,
     `with written as (
        insert into idp_users (id, connection_id, account_id, source_id, external_id, user_name, display_name, email, active, resource)
-       values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?::jsonb) returning ${RETURNING})${change === undefined ? "" : `, ${RECONCILE_REQUEST_CTE}`}
+       values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?::jsonb) returning ${RETURNING})${change === undefined ? "" : `, ${USER_RECONCILE_REQUEST_CTE}`}
      select * from written`,
     [id, scope.connectionId, scope.accountId, sourceId ?? id, fields.externalId, fields.userName, fields.displayName,
       fields.email, fields.active, JSON.stringify(fields.resource), ...(change === undefined ? [] : [change])],
@@ -56,7 +56,7 @@ export async function replaceIdpUser(db: Executor, scope: ConnectionScope, id: s
     `with written as (
        update idp_users set external_id = ?, user_name = ?, display_name = ?, email = ?, active = ?, resource = ?::jsonb,
          version = version + 1, updated_at = now()
-       where id = ? and connection_id = ? and deleted_at is null returning ${RETURNING})${change === undefined ? "" : `, ${RECONCILE_REQUEST_CTE}`}
+       where id = ? and connection_id = ? and deleted_at is null returning ${RETURNING})${change === undefined ? "" : `, ${USER_RECONCILE_REQUEST_CTE}`}
      select * from written`,
     [fields.externalId, fields.userName, fields.displayName, fields.email, fields.active, JSON.stringify(fields.resource),
       id, scope.connectionId, ...(change === undefined ? [] : [change])],

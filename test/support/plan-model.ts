@@ -28,6 +28,13 @@ export function applyModel(actual: ActualState, plan: Plan, now: number): Actual
         if (m && m.managedBy === null && action.via === "policy-email") m.managedBy = action.reason.connectionIds?.[0] ?? "c1";
         break;
       }
+      case "update_email": {
+        const m = members.get(action.userId)!;
+        usersByEmail.delete(m.email.toLowerCase());
+        m.email = action.to;
+        usersByEmail.set(action.to.toLowerCase(), { userId: action.userId, email: action.to });
+        break;
+      }
       case "add_member": {
         const userId = id(action.userKey);
         members.set(userId, { userId, email: [...usersByEmail.values()].find((u) => u.userId === userId)?.email ?? userId, role: action.role,

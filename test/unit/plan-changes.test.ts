@@ -54,9 +54,16 @@ describe("joining", () => {
 });
 
 describe("identity", () => {
-  test("an email change of a linked IdP user updates nothing and creates no second user", () => {
+  test("an email change of a linked IdP user updates that app user and creates no second one", () => {
     const dev = member("dev", "member", { grants: [{ domainId: "d-prod", access: "read", managed: true }, { domainId: "d-stg", access: "write", managed: true }] });
-    expect(planned(snapshot([idpUser("olga"), idpUser("dev", { email: "dev.renamed@example.com" })], { Owners: ["olga"], Devs: ["dev"] }), actual([owner, dev, BYSTANDER]))).toEqual([]);
+    expect(planned(snapshot([idpUser("olga"), idpUser("dev", { email: "dev.renamed@example.com" })], { Owners: ["olga"], Devs: ["dev"] }), actual([owner, dev, BYSTANDER])))
+      .toEqual([expect.objectContaining({ type: "update_email", userId: "u-dev", from: "dev@example.com", to: "dev.renamed@example.com" })]);
+  });
+  test("an email change onto another app user's address is an alert, not a takeover", () => {
+    const dev = member("dev", "member", { grants: [{ domainId: "d-prod", access: "read", managed: true }, { domainId: "d-stg", access: "write", managed: true }] });
+    const taken = BYSTANDER.email;
+    expect(planned(snapshot([idpUser("olga"), idpUser("dev", { email: taken })], { Owners: ["olga"], Devs: ["dev"] }), actual([owner, dev, BYSTANDER])))
+      .toEqual([expect.objectContaining({ type: "alert", kind: "email_conflict", userId: "u-dev" })]);
   });
   test("a user re-created in the IdP with the same email is linked back, not treated as departed", () => {
     const dev = member("dev", "member", { grants: [{ domainId: "d-prod", access: "read", managed: true }, { domainId: "d-stg", access: "write", managed: true }] });

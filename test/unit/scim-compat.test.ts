@@ -497,3 +497,17 @@ describe("filter expressions", () => {
     ).toBe(`emails[type eq "work"].value eq "jdoe@x.com" and not (${ENTERPRISE}:employeeNumber  ne "0042")`);
   });
 });
+
+describe("RFC 7644 §3.5.2.3 pathless replace", () => {
+  it("replaces a multi-valued attribute instead of appending to it (scimmy appends)", () => {
+    const emails = [{ value: "new@example.com", primary: true, type: "work" }];
+    const sent = patch({ op: "replace", value: { displayName: "New", emails } });
+    expect(normalisePatchMessage(sent, "User")).toEqual({
+      ...sent, Operations: [{ op: "replace", value: { displayName: "New" } }, { op: "replace", path: "emails", value: emails }],
+    });
+  });
+  it("leaves a pathless replace of single-valued attributes as it is", () => {
+    const sent = patch({ op: "replace", value: { active: false } });
+    expect(normalisePatchMessage(sent, "User")).toEqual(sent);
+  });
+});

@@ -13,6 +13,7 @@ import {
   type ResourceType,
 } from "./entra.ts";
 import { dropOktaUnstoredUserAttributes, stripReadOnlyKeysFromPathlessValue } from "./okta.ts";
+import { splitPathlessMultiValuedReplace } from "./pathless-replace.ts";
 
 export { normaliseFilterExpression } from "./filter-expression.ts";
 export { rewriteTypedElementUpserts } from "./typed-element-upsert.ts";
@@ -77,8 +78,8 @@ export function normalisePatchMessage(message: unknown, resourceType: ResourceTy
   const operations: unknown[] = message.Operations;
   return {
     ...message,
-    Operations: operations.map((operation) =>
-      isJsonObject(operation) ? steps.reduce((normalised, step) => step(normalised), operation) : operation,
-    ),
+    Operations: operations
+      .map((operation) => (isJsonObject(operation) ? steps.reduce((normalised, step) => step(normalised), operation) : operation))
+      .flatMap((operation) => (resourceType === "User" ? splitPathlessMultiValuedReplace(operation) : [operation])),
   };
 }

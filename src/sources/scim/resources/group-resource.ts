@@ -137,7 +137,7 @@ export class ScimGroupResource extends SCIMMY.Resources.Group {
           await assertMembersExist(trx, ctx.scope, written.id, members);
           await replaceGroupMembers(trx, ctx.scope, written.id, members);
         }
-        await recordSnapshotChange(trx, ctx.scope, `SCIM ${operation} /Groups/${written.id}`);
+        await recordSnapshotChange(trx, ctx.scope, `SCIM ${operation} /Groups/${written.id}`, null);
         return written;
       });
       return (await this.render(ctx, [row]))[0] as never;
@@ -163,7 +163,7 @@ export class ScimGroupResource extends SCIMMY.Resources.Group {
       await ctx.db.transaction(async (trx) => {
         if (!(await lockIdpGroup(trx, ctx.scope, id))) throw scimError(404, null, `Group ${id} not found`);
         for (const step of steps) await applyGroupStep(trx, ctx.scope, id, step);
-        await recordSnapshotChange(trx, ctx.scope, `SCIM PATCH /Groups/${id}`);
+        await recordSnapshotChange(trx, ctx.scope, `SCIM PATCH /Groups/${id}`, null);
       });
       return undefined as never;
     });
@@ -175,7 +175,7 @@ export class ScimGroupResource extends SCIMMY.Resources.Group {
       const id = existingIdOr404(this.request, "Group");
       const deleted = await ctx.db.transaction(async (trx) => {
         const found = await tombstoneIdpGroup(trx, ctx.scope, id);
-        if (found) await recordSnapshotChange(trx, ctx.scope, `SCIM DELETE /Groups/${id}`);
+        if (found) await recordSnapshotChange(trx, ctx.scope, `SCIM DELETE /Groups/${id}`, null);
         return found;
       });
       if (!deleted) throw scimError(404, null, `Group ${id} not found`);

@@ -103,7 +103,7 @@ export class ScimUserResource extends SCIMMY.Resources.User {
       const id = existingIdOr404(this.request, "User");
       const deleted = await ctx.db.transaction(async (trx) => {
         const found = await tombstoneIdpUser(trx, ctx.scope, id);
-        if (found) await recordSnapshotChange(trx, ctx.scope, `SCIM DELETE /Users/${id}`);
+        if (found) await recordSnapshotChange(trx, ctx.scope, `SCIM DELETE /Users/${id}`, [id]);
         return found;
       });
       if (!deleted) throw scimError(404, null, `User ${id} not found`);

@@ -1,0 +1,37 @@
+// Who could an account's rules make owner? A scoped reconcile must see every such person, because
+// ownership depends on all of them at once (two candidates are a conflict; the last one leaving ends it).
+// Owner rules by group bound the candidates to those groups' transitive members and owner roles taken
+// from the idsync extension to users carrying that attribute; an owner rule by filter can match anyone.
+import type { SnapshotEdge, SnapshotGroup } from "../snapshot/account-snapshot.ts";
+import type { MappingRules } from "./mapping-rules.ts";
+import { groupMatches } from "./group-selector.ts";
+
+export interface OwnerCandidateSources {
+  /** Groups whose user members (direct) are candidates: the owner rules' groups and every group nested in them. */
+  readonly groupIds: ReadonlySet<string>;
+  /** Users whose idsync extension says `role: owner` are candidates (an `attributes` rule exists). */
+  readonly byAttributes: boolean;
+}
+
+/** The candidate sources, or null when an owner rule is a filter and anyone may be a candidate. */
+export function ownerCandidateSources(rules: MappingRules, groups: readonly SnapshotGroup[], groupEdges: readonly SnapshotEdge[]): OwnerCandidateSources | null {
+  const roots = new Set<string>();
+  let byAttributes = false;
+  for (const rule of rules.rules) {
+    if (rule.attributes) byAttributes = true;
+    if (rule.role !== "owner") continue;
+    if (rule.filter !== undefined) return null;
+    if (rule.group !== undefined) for (const g of groups) if (groupMatches(g, rule.group)) roots.add(g.id);
+  }
+  const children = new Map<string, string[]>();
+  for (const { groupId, memberId } of groupEdges) children.set(groupId, [...(children.get(groupId) ?? []), memberId]);
+  const groupIds = new Set<string>();
+  const stack = [...roots];
+  while (stack.length) {
+    const id = stack.pop()!;
+    if (groupIds.has(id)) continue; // cycle-safe
+    groupIds.add(id);
+    stack.push(...(children.get(id) ?? []));
+  }
+  return { groupIds, byAttributes };
+}
