@@ -5,6 +5,7 @@ import { writeAudit } from "../audit/audit-log.ts";
 import type { ConnectionScope, Executor } from "../snapshot/connection-scope.ts";
 import { findAccount } from "./accounts.ts";
 import { hashToken, issueToken } from "./secret-token.ts";
+import { checkConnectionConfig, type PulledKind } from "../sources/connection-config.ts";
 
 export type ConnectionKind = "scim" | "google" | "graph";
 
@@ -49,6 +50,20 @@ export async function createScimConnection(knex: Knex, accountSlug: string, name
     await writeAudit(trx, { accountId: account.id, actor, action: "connection.created", targetType: "connection", targetId: connection!.id,
       connectionId: connection!.id, after: { kind: "scim", name: connection!.name, tokenPrefix: token.prefix } });
     return { connection: connection!, token: token.token, tokenId: token.id, tokenPrefix: token.prefix };
+  });
+}
+
+/** A Google or Graph connection: its settings are checked now and stored (references to secrets only). */
+export async function createPulledConnection(knex: Knex, accountSlug: string, kind: PulledKind, name: string | undefined, settings: unknown, actor: string): Promise<Connection> {
+  checkConnectionConfig(kind, settings);
+  return knex.transaction(async (trx) => {
+    const account = await findAccount(trx, accountSlug);
+    const { rows: [connection] } = await runSql<Connection>(trx,
+      `insert into directory_connections (account_id, kind, name, config) values (?, ?, ?, ?::jsonb) returning id, account_id, kind, name, status, created_at`,
+      [account.id, kind, name ?? `${account.slug} ${kind === "google" ? "Google Workspace" : "Microsoft Graph"}`, JSON.stringify(settings)]);
+    await writeAudit(trx, { accountId: account.id, actor, action: "connection.created", targetType: "connection", targetId: connection!.id,
+      connectionId: connection!.id, after: { kind, name: connection!.name } });
+    return connection!;
   });
 }
 

@@ -34,7 +34,8 @@ export async function listAudit(db: Executor, accountId: string, limit: number, 
 
 export async function listRuns(db: Executor, accountId: string, limit = 50) {
   const { rows } = await runSql(db, `
-    select id, kind, status, trigger, started_at, finished_at, counts, error from sync_runs where account_id = ? order by started_at desc limit ?`, [accountId, limit]);
+    select id, kind, status, trigger, connection_id, started_at, finished_at, api_calls, duration_ms, counts, error
+    from sync_runs where account_id = ? order by started_at desc limit ?`, [accountId, limit]);
   return rows;
 }
 

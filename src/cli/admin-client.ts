@@ -11,11 +11,34 @@ export class CliError extends Error {
 export class AdminClient {
   constructor(private readonly serverUrl: string, private readonly token: string | undefined) {}
 
+  /** A request whose answer is NDJSON: each line goes to `onLine` as it arrives. */
+  async stream(method: "POST", path: string, body: unknown, onLine: (line: Record<string, unknown>) => void): Promise<void> {
+    const response = await this.send(method, path, body);
+    if (!response.ok) await this.fail(response);
+    const decoder = new TextDecoder();
+    let buffered = "";
+    for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
+      buffered += decoder.decode(chunk, { stream: true });
+      let newline;
+      while ((newline = buffered.indexOf("\n")) >= 0) {
+        const line = buffered.slice(0, newline).trim();
+        buffered = buffered.slice(newline + 1);
+        if (line) onLine(JSON.parse(line));
+      }
+    }
+  }
+
   async request<T>(method: "GET" | "POST" | "PUT" | "DELETE", path: string, body?: unknown): Promise<T> {
+    const response = await this.send(method, path, body);
+    if (!response.ok) await this.fail(response);
+    const text = await response.text();
+    return (text ? JSON.parse(text) : {}) as T;
+  }
+
+  private async send(method: string, path: string, body: unknown): Promise<Response> {
     if (!this.token) throw new CliError("IDSYNC_ADMIN_TOKEN is not set: use the admin token `idsync serve` printed, or the one you started it with");
-    let response: Response;
     try {
-      response = await fetch(`${this.serverUrl}/admin/v1${path}`, {
+      return await fetch(`${this.serverUrl}/admin/v1${path}`, {
         method,
         headers: { authorization: `Bearer ${this.token}`, ...(body === undefined ? {} : { "content-type": "application/json" }) },
         body: body === undefined ? undefined : JSON.stringify(body),
@@ -23,9 +46,16 @@ export class AdminClient {
     } catch (error) {
       throw new CliError(`cannot reach idsync at ${this.serverUrl} (${(error as Error).cause ?? (error as Error).message}); is \`idsync serve\` running? (IDSYNC_URL sets where)`);
     }
+  }
+
+  private async fail(response: Response): Promise<never> {
     const text = await response.text();
-    const json = text ? JSON.parse(text) : {};
-    if (!response.ok) throw new CliError(`${response.status} ${json.title ?? ""}: ${json.detail ?? text}`.trim());
-    return json as T;
+    let json: { title?: string; detail?: string } = {};
+    try {
+      json = text ? JSON.parse(text) : {};
+    } catch {
+      // not a problem document: the text says it
+    }
+    throw new CliError(`${response.status} ${json.title ?? ""}: ${json.detail ?? text}`.trim());
   }
 }

@@ -2,6 +2,8 @@
 import type { AdminClient } from "./admin-client.ts";
 import { CliError } from "./admin-client.ts";
 import { printJson, printTable } from "./output.ts";
+import { readFileSync } from "node:fs";
+import { parseConnectionDocument } from "../sources/connection-config.ts";
 
 export interface CommandInput {
   positionals: string[];
@@ -45,8 +47,45 @@ export const commands: Record<string, (input: CommandInput) => Promise<void>> = 
   async "connection create"(input) {
     const account = required(input, "account");
     const kind = (input.values.kind as string | undefined) ?? "scim";
+    if (kind === "google" || kind === "graph") {
+      const file = required(input, "config");
+      let text: string;
+      try {
+        text = readFileSync(file, "utf8");
+      } catch (error) {
+        throw new CliError(`cannot read ${file}: ${(error as Error).message}`);
+      }
+      // parsed here so the server receives settings, never a file path it cannot see
+      const { connection } = await input.client.request<{ connection: Record<string, unknown> }>("POST", `/accounts/${encodeURIComponent(account)}/connections`,
+        { kind, name: input.values.name, config: parseConnectionDocument(text) });
+      if (json(input)) return printJson(connection);
+      process.stdout.write(`${kind} connection created for ${account}: ${connection.id}\nTry it without changing anything: idsync sync --connection ${connection.id} --dry-run\n`);
+      return;
+    }
     const issued = await input.client.request<IssuedToken>("POST", `/accounts/${encodeURIComponent(account)}/connections`, { kind, name: input.values.name });
     printIssued(input, issued, `SCIM connection created for ${account}.`);
+  },
+
+  async sync(input) {
+    const connection = required(input, "connection");
+    let result: Record<string, unknown> | undefined;
+    await input.client.stream("POST", `/connections/${encodeURIComponent(connection)}/sync`,
+      { dryRun: input.values["dry-run"] === true, mode: input.values.mode,
+        maxDropPercent: input.values["max-drop-percent"] === undefined ? undefined : Number(input.values["max-drop-percent"]) }, (line) => {
+        if (line.progress !== undefined && !json(input)) process.stdout.write(`… ${line.progress}\n`);
+        if (line.result !== undefined) result = line.result as Record<string, unknown>;
+      });
+    if (!result) throw new CliError("the server ended the sync without a result; see its log");
+    if (json(input)) return printJson(result);
+    const seconds = (Number(result.durationMs) / 1000).toFixed(1);
+    process.stdout.write(`${result.status}: ${result.calls} API calls in ${seconds} s${result.runId ? ` (run ${result.runId})` : ""}\n`);
+    if (result.error) process.stdout.write(`  ${result.error}\n`);
+    const rows = result.rows as Array<Record<string, unknown>> | undefined;
+    if (rows) {
+      process.stdout.write(rows.length === 0 ? "the plan: nothing to change\n" : `the plan (dry run, nothing applied): ${rows.length} actions\n`);
+      if (rows.length > 0) printTable(rows, ["action", "who", "what", "why"]);
+    }
+    if (result.status === "aborted" || result.status === "failed") throw new CliError(`sync ${result.status}`, 1);
   },
 
   async "connection list"(input) {

@@ -17,6 +17,8 @@ const USAGE = `usage: idsync <command> [options]
   account list
   connection create --account <slug> --kind scim [--name <name>]
                                           prints the SCIM base URL and token, once
+  connection create --account <slug> --kind google|graph --config <file> [--name <name>]
+                                          a pulled directory (docs/google-setup.md, docs/graph-setup.md)
   connection list --account <slug>
   token rotate --connection <id> [--grace-minutes <n>]   (default 60: old tokens keep working that long)
   token revoke --connection <id>
@@ -25,6 +27,8 @@ const USAGE = `usage: idsync <command> [options]
   rules get --account <slug>
   plan --account <slug>                   the changes a reconcile would make (dry run)
   reconcile --account <slug>              apply them now
+  sync --connection <id> [--dry-run] [--mode full|departures|delta] [--max-drop-percent <n>]
+                                          pull a Google or Graph connection now, showing its progress
   runs list --account <slug>
   runs approve <run id> | runs reject <run id>      a run held by the removal brake
   members --account <slug>                who has which role and domains, and who manages them
@@ -53,6 +57,10 @@ const OPTIONS = {
   org: { type: "boolean" },
   role: { type: "string" },
   "invited-by": { type: "string" },
+  config: { type: "string" },
+  "dry-run": { type: "boolean" },
+  "max-drop-percent": { type: "string" },
+  mode: { type: "string" },
 } as const;
 
 async function serve(scheduler: boolean): Promise<void> {

@@ -66,7 +66,7 @@ export const reconcileCommands: Record<string, (input: CommandInput) => Promise<
   async "runs list"(input) {
     const { runs } = await input.client.request<{ runs: Rows }>("GET", `/accounts/${account(input)}/runs`);
     if (json(input)) return printJson(runs);
-    printTable(runs.map((r) => ({ ...r, counts: JSON.stringify(r.counts) })), ["id", "kind", "status", "trigger", "started_at", "counts"]);
+    printTable(runs.map((r) => ({ ...r, counts: JSON.stringify(r.counts), error: r.error ?? "" })), ["id", "kind", "status", "trigger", "started_at", "api_calls", "duration_ms", "counts", "error"]);
   },
   async "runs approve"(input) {
     const result = await input.client.request<Record<string, unknown>>("POST", `/runs/${encodeURIComponent(input.positionals[0] ?? "")}/approve`);

@@ -8,15 +8,18 @@ import type { Settings } from "../config/settings.ts";
 import { pendingMigrations } from "../db/migrations.ts";
 import { createScimRouter, SCIM_PATH } from "../sources/scim/scim-router.ts";
 import { ADMIN_PATH, createAdminRouter } from "./admin/admin-router.ts";
+import type { PullScheduler } from "../scheduler/pull-scheduler.ts";
 
 export interface AppOptions {
   db: Knex;
   log: Logger;
   settings: Pick<Settings, "scimBodyLimitBytes" | "scimMaxPageSize" | "scimRateLimit">;
   publicUrl: string;
+  /** Runs pulls for `idsync sync` (absent: the admin API offers no sync). */
+  pulls?: PullScheduler;
 }
 
-export function createApp({ db, log, settings, publicUrl }: AppOptions): express.Express {
+export function createApp({ db, log, settings, publicUrl, pulls }: AppOptions): express.Express {
   const app = express();
   app.disable("x-powered-by");
   app.set("etag", false);
@@ -53,7 +56,7 @@ export function createApp({ db, log, settings, publicUrl }: AppOptions): express
     db, log, publicUrl, bodyLimitBytes: settings.scimBodyLimitBytes, maxPageSize: settings.scimMaxPageSize,
     rateLimit: settings.scimRateLimit,
   }));
-  app.use(ADMIN_PATH, createAdminRouter({ db, log, publicUrl }));
+  app.use(ADMIN_PATH, createAdminRouter({ db, log, publicUrl, pulls }));
   app.use((_req, res) => {
     res.status(404).json({ status: 404, detail: "Not found. SCIM is served at /scim/v2, the admin API at /admin/v1." });
   });

@@ -3,6 +3,7 @@ import type { Response } from "express";
 import { AccountNotFoundError, InvalidAccountInputError } from "../accounts/accounts.ts";
 import { ConnectionNotFoundError } from "../accounts/connections.ts";
 import { RulesDocumentError } from "../mapping/rules-document.ts";
+import { ConnectionConfigError } from "../sources/connection-config.ts";
 import { RunNotHeldError } from "../reconcile/runs.ts";
 
 export class BadRequestError extends Error {
@@ -27,6 +28,7 @@ export function sendProblem(res: Response, status: number, title: string, detail
 export function problemStatus(error: unknown): { status: number; title: string } | undefined {
   if (error instanceof AccountNotFoundError || error instanceof ConnectionNotFoundError || error instanceof NotFoundError) return { status: 404, title: "Not Found" };
   if (error instanceof RulesDocumentError) return { status: 422, title: "Invalid rules" };
+  if (error instanceof ConnectionConfigError) return { status: 422, title: "Invalid connection settings" };
   if (error instanceof InvalidAccountInputError || error instanceof BadRequestError || error instanceof RunNotHeldError) return { status: 400, title: "Bad Request" };
   if ((error as { type?: string })?.type === "entity.parse.failed") return { status: 400, title: "Bad Request" };
   return undefined;

@@ -13,6 +13,8 @@ import { createScimConnection } from "../accounts/connections.ts";
 import { createApp } from "./app.ts";
 import { SCIM_PATH } from "../sources/scim/scim-router.ts";
 import { ReconcileScheduler } from "../scheduler/reconcile-scheduler.ts";
+import { PullScheduler } from "../scheduler/pull-scheduler.ts";
+import type { PullDeps } from "../scheduler/pull-run.ts";
 
 export interface RunningServer {
   readonly url: string;
@@ -46,6 +48,8 @@ export interface ServeOptions {
   /** Run reconciles in this process (off for HTTP-only replicas: `serve --no-scheduler`). */
   readonly scheduler?: boolean;
   readonly announce?: Announce;
+  /** Tests and the demo: how pulls reach their directories (local fakes). */
+  readonly pullDeps?: (connectionId: string) => PullDeps;
 }
 
 export async function startServer(settings: Settings, log: Logger, options: ServeOptions = {}): Promise<RunningServer> {
@@ -60,10 +64,13 @@ export async function startServer(settings: Settings, log: Logger, options: Serv
     await once(server, "listening");
     const port = (server.address() as AddressInfo).port;
     const publicUrl = settings.publicUrl ?? `http://127.0.0.1:${port}`;
-    server.on("request", createApp({ db: database.knex, log, settings, publicUrl }));
+    // pulls run on request (`idsync sync`) everywhere, on their schedules only where the scheduler runs
+    const pulls = new PullScheduler({ db: database.knex, log, depsFor: options.pullDeps });
+    server.on("request", createApp({ db: database.knex, log, settings, publicUrl, pulls }));
     if (settings.demoAccount && database.kind === "pglite") await createDemoAccount(database, publicUrl, announce);
     const scheduler = options.scheduler === false ? undefined : new ReconcileScheduler({ db: database.knex, log });
     scheduler?.start();
+    if (scheduler) await pulls.start();
     log.info({ url: publicUrl, database: database.description, scheduler: scheduler !== undefined }, "idsync listening");
 
     let closing: Promise<void> | undefined;
@@ -74,6 +81,7 @@ export async function startServer(settings: Settings, log: Logger, options: Serv
         const closed = new Promise<void>((resolve) => server.close(() => resolve()));
         server.closeIdleConnections();
         await closed;
+        await pulls.stop();
         await scheduler?.stop();
         await database.close();
       })()),

@@ -5,7 +5,9 @@ import type { Logger } from "../../log/logger.ts";
 import { bearerToken } from "../../accounts/secret-token.ts";
 import { verifyAdminToken, type AdminPrincipal } from "../../accounts/admin-tokens.ts";
 import { createAccount, findAccount, listAccounts } from "../../accounts/accounts.ts";
-import { createScimConnection, listConnections, revokeScimTokens, rotateScimToken } from "../../accounts/connections.ts";
+import { createPulledConnection, createScimConnection, listConnections, revokeScimTokens, rotateScimToken } from "../../accounts/connections.ts";
+import type { PullScheduler } from "../../scheduler/pull-scheduler.ts";
+import { pullRoutes } from "./pull-routes.ts";
 import { BadRequestError, problemStatus, sendProblem } from "../problem.ts";
 import { SCIM_PATH } from "../../sources/scim/scim-router.ts";
 import { reconcileRoutes } from "./reconcile-routes.ts";
@@ -28,7 +30,7 @@ function optionalString(value: unknown, name: string): string | undefined {
 
 const actorOf = (req: AdminRequest) => `operator:${req.admin!.name}`;
 
-export function createAdminRouter(options: { db: Knex; log: Logger; publicUrl: string }): express.Router {
+export function createAdminRouter(options: { db: Knex; log: Logger; publicUrl: string; pulls?: PullScheduler }): express.Router {
   const { db } = options;
   const router = express.Router();
   const scimBaseUrl = `${options.publicUrl}${SCIM_PATH}`;
@@ -69,7 +71,11 @@ export function createAdminRouter(options: { db: Knex; log: Logger; publicUrl: s
 
   router.post("/accounts/:slug/connections", async (req: AdminRequest, res) => {
     const kind = optionalString(req.body?.kind, "kind") ?? "scim";
-    if (kind !== "scim") throw new BadRequestError(`connections of kind "${kind}" are not supported yet; use "scim"`);
+    if (kind === "google" || kind === "graph") {
+      const connection = await createPulledConnection(db, String(req.params.slug), kind, optionalString(req.body?.name, "name"), req.body?.config ?? {}, actorOf(req));
+      return res.status(201).json({ connection });
+    }
+    if (kind !== "scim") throw new BadRequestError(`kind must be scim, google or graph, not "${kind}"`);
     const issued = await createScimConnection(db, String(req.params.slug), optionalString(req.body?.name, "name"), actorOf(req));
     res.status(201).json({ connection: issued.connection, scimBaseUrl, token: issued.token, tokenPrefix: issued.tokenPrefix });
   });
@@ -86,6 +92,7 @@ export function createAdminRouter(options: { db: Knex; log: Logger; publicUrl: s
   });
 
   router.use(reconcileRoutes(db, actorOf));
+  if (options.pulls) router.use(pullRoutes(db, options.pulls));
 
   router.use((_req, res) => sendProblem(res, 404, "Not Found", "No such admin endpoint"));
   router.use((error: unknown, _req: Request, res: Response, _next: NextFunction) => {

@@ -1,0 +1,212 @@
+// One pull of one Google or Graph connection: lease → read the directory (no transaction open while
+// the network is slow) → write the connection's snapshot, check it for a suspicious drop and ask for
+// a reconcile, all in one transaction → reconcile the account through the same planner as SCIM.
+// Any failure before the commit leaves the snapshot as it was: nothing is removed on bad data.
+// A dry run does the same writes and plans inside a transaction it then rolls back.
+import type { Knex } from "knex";
+import { runSql } from "../db/run-sql.ts";
+import { checkConnectionConfig, type ConnectionConfig } from "../sources/connection-config.ts";
+import { fullPull } from "../sources/google/full-pull.ts";
+import { departurePull } from "../sources/google/departure-pull.ts";
+import type { GooglePullDeps } from "../sources/google/directory-session.ts";
+import { deltaPull, type GraphPullDeps } from "../sources/graph/delta-pull.ts";
+import { DeltaResyncRequired, IncompletePullError, SourceConfigError, SourceUnavailableError, SuspiciousDropError } from "../sources/pull-errors.ts";
+import type { DeltaPull } from "../sources/directory-pull.ts";
+import type { ConnectionScope } from "../snapshot/connection-scope.ts";
+import { applySnapshotDelta, countConnectionSnapshot, deactivateUsers, replaceConnectionSnapshot, tombstoneUsers, type SnapshotWrite } from "../snapshot/pulled-snapshot.ts";
+import { recordSnapshotChange } from "../snapshot/snapshot-changes.ts";
+import { suspiciousDrop } from "../snapshot/drop-guard.ts";
+import { reconcileAccount } from "../reconcile/reconcile-account.ts";
+import type { Plan } from "../reconcile/plan.ts";
+import { takeLease } from "./connection-lease.ts";
+
+/** Google: `full` or `departures`; Graph: `delta` (a full resync when no usable links) or `full`. */
+export type PullMode = "full" | "departures" | "delta";
+
+export interface PullDeps {
+  readonly google?: GooglePullDeps;
+  readonly graph?: GraphPullDeps;
+}
+
+export interface PullOptions {
+  readonly mode: PullMode;
+  readonly trigger: string;
+  readonly dryRun?: boolean;
+  /** This run only: believe a larger drop (an operator who checked the directory really shrank). */
+  readonly maxDropPercent?: number;
+  /** Progress lines for a watching operator (`idsync sync`). */
+  readonly progress?: (line: string) => void;
+}
+
+export interface PullResult {
+  readonly runId: string | null;
+  readonly status: "succeeded" | "aborted" | "failed" | "busy" | "dry-run";
+  readonly calls: number;
+  readonly durationMs: number;
+  readonly counts: Record<string, number>;
+  readonly error?: string;
+  /** The reconcile that followed (status), or the plan of a dry run. */
+  readonly reconcile?: { status: string; runId: string | null; applied: number; withheld: number };
+  readonly plan?: Plan;
+}
+
+/** Delta links older than this are not trusted (Graph keeps delta state for a limited time). */
+const MAX_LINK_AGE_DAYS = 6;
+
+class DryRunRollback extends Error {}
+
+interface WrittenPull {
+  readonly write: SnapshotWrite;
+  readonly calls: number;
+  readonly pulled: Record<string, number>;
+  readonly links?: { users: string; groups: string };
+}
+
+/** Reads the directory: the part of a run that talks to Google or Microsoft. */
+async function readDirectory(config: ConnectionConfig, mode: PullMode, deps: PullDeps, links: { users: string | null; groups: string | null } | null,
+  progress: (line: string) => void): Promise<{ kind: "full"; pull: Awaited<ReturnType<typeof fullPull>> } | { kind: "departures"; pull: Awaited<ReturnType<typeof departurePull>> } | { kind: "delta"; pull: DeltaPull }> {
+  if (config.kind === "google") {
+    if (mode === "departures") {
+      progress("reading suspended, archived and deleted users");
+      return { kind: "departures", pull: await departurePull(config.source, deps.google) };
+    }
+    progress("reading users, groups and their members");
+    return { kind: "full", pull: await fullPull(config.source, deps.google) };
+  }
+  const start = mode === "full" || !links ? { usersDeltaLink: null, groupsDeltaLink: null } : { usersDeltaLink: links.users, groupsDeltaLink: links.groups };
+  progress(start.usersDeltaLink ? "reading the changes since the last delta round" : "reading every user and group (a full delta round)");
+  try {
+    return { kind: "delta", pull: await deltaPull(config.source, deps.graph ?? {}, start) };
+  } catch (error) {
+    if (!(error instanceof DeltaResyncRequired) || start.usersDeltaLink === null) throw error;
+    progress(`Graph no longer knows the delta state (${error.message}): a full resync`);
+    return { kind: "delta", pull: await deltaPull(config.source, deps.graph ?? {}, { usersDeltaLink: null, groupsDeltaLink: null }) };
+  }
+}
+
+/** Writes what was read into the snapshot (inside `trx`). */
+async function writeSnapshot(trx: Knex.Transaction, scope: ConnectionScope, read: Awaited<ReturnType<typeof readDirectory>>, runId: string | null): Promise<WrittenPull> {
+  if (read.kind === "full") {
+    const { users, groups, memberships, calls } = read.pull;
+    const write = await replaceConnectionSnapshot(trx, scope, { users, groups, memberships }, runId);
+    return { write, calls, pulled: { users: users.length, groups: groups.length, memberships: memberships.length } };
+  }
+  if (read.kind === "departures") {
+    const { inactiveUsers, deletedUserSourceIds, calls } = read.pull;
+    const deactivated = await deactivateUsers(trx, scope, inactiveUsers.map((u) => u.sourceId), runId);
+    const tombstoned = await tombstoneUsers(trx, scope, deletedUserSourceIds, runId);
+    return {
+      write: { affectedUserIds: [...deactivated, ...tombstoned], counts: { usersWritten: deactivated.length, usersTombstoned: tombstoned.length, groupsWritten: 0, groupsTombstoned: 0, membershipsAdded: 0, membershipsRemoved: 0 } },
+      calls, pulled: { inactiveUsers: inactiveUsers.length, deletedUsers: deletedUserSourceIds.length },
+    };
+  }
+  const delta = read.pull;
+  const links = { users: delta.usersDeltaLink, groups: delta.groupsDeltaLink };
+  const pulled = { changedUsers: delta.changedUsers.length, removedUsers: delta.removedUsers.length, changedGroups: delta.changedGroups.length,
+    addedMemberships: delta.addedMemberships.length, removedMemberships: delta.removedMemberships.length };
+  if (delta.full) {
+    // a full round lists everything there is: mark-and-sweep, as a Google full pull
+    const removed = new Set(delta.removedUsers.map((r) => r.sourceId));
+    const write = await replaceConnectionSnapshot(trx, scope, { users: delta.changedUsers.filter((u) => !removed.has(u.sourceId)),
+      groups: delta.changedGroups, memberships: delta.addedMemberships }, runId);
+    return { write, calls: delta.calls, pulled, links };
+  }
+  const write = await applySnapshotDelta(trx, scope, {
+    changedUsers: delta.changedUsers,
+    deletedUserSourceIds: delta.removedUsers.filter((r) => r.reason === "deleted").map((r) => r.sourceId),
+    // a soft delete can be undone for 30 days: a departure (access closed, membership kept), not a deletion
+    deactivatedUserSourceIds: delta.removedUsers.filter((r) => r.reason === "changed").map((r) => r.sourceId),
+    changedGroups: delta.changedGroups, removedGroupSourceIds: delta.removedGroupSourceIds,
+    addedMemberships: delta.addedMemberships, removedMemberships: delta.removedMemberships,
+  }, runId);
+  return { write, calls: delta.calls, pulled, links };
+}
+
+function outcomeOf(error: unknown): { status: "aborted" | "failed"; message: string } {
+  const message = error instanceof Error ? error.message : String(error);
+  // fail closed: the directory could not be read whole, or what it said is not believable
+  if (error instanceof SourceUnavailableError || error instanceof IncompletePullError || error instanceof SuspiciousDropError) return { status: "aborted", message };
+  // a SourceConfigError's message names the fix; anything else is a fault of ours
+  return { status: "failed", message };
+}
+
+export async function runPull(db: Knex, connectionId: string, options: PullOptions, deps: PullDeps = {}): Promise<PullResult> {
+  const started = performance.now();
+  const progress = options.progress ?? (() => undefined);
+  const { rows: [connection] } = await runSql<{ account_id: string; kind: "google" | "graph" | "scim"; config: unknown; status: string }>(db,
+    `select account_id, kind, config, status from directory_connections where id = ?`, [connectionId]);
+  if (!connection) throw new Error(`no connection ${connectionId}`);
+  if (connection.kind === "scim") throw new SourceConfigError(`connection ${connectionId} is a SCIM connection`, null, "SCIM connections are pushed to by the IdP; only google and graph connections are pulled");
+  const config = checkConnectionConfig(connection.kind, connection.config);
+  const scope: ConnectionScope = { connectionId, accountId: connection.account_id };
+  const mode: PullMode = config.kind === "google" ? (options.mode === "departures" ? "departures" : "full") : options.mode === "full" ? "full" : "delta";
+
+  const lease = await takeLease(db, connectionId);
+  if (!lease) {
+    progress("another run of this connection is in progress; nothing done");
+    return { runId: null, status: "busy", calls: 0, durationMs: performance.now() - started, counts: {} };
+  }
+  const kind = `${config.kind}-${mode}`;
+  const runId = options.dryRun ? null : (await runSql<{ id: string }>(db,
+    `insert into sync_runs (account_id, connection_id, kind, status, trigger) values (?, ?, ?, 'running', ?) returning id`,
+    [scope.accountId, connectionId, kind, options.trigger])).rows[0]!.id;
+  let calls = 0;
+  try {
+    const { rows: [state] } = await runSql<{ users_delta_link: string | null; groups_delta_link: string | null; fresh: boolean; last_good_users: number | null; last_good_memberships: number | null }>(db,
+      `select users_delta_link, groups_delta_link, coalesce(delta_links_at > now() - make_interval(days => ?), false) as fresh, last_good_users, last_good_memberships
+       from connection_sync_state where connection_id = ?`, [MAX_LINK_AGE_DAYS, connectionId]);
+    const links = state?.fresh && state.users_delta_link && state.groups_delta_link ? { users: state.users_delta_link, groups: state.groups_delta_link } : null;
+    const read = await readDirectory(config, mode, deps, links, progress);
+    calls = read.pull.calls;
+    progress(`read with ${calls} API calls; writing the snapshot`);
+    let plan: Plan | undefined;
+    const written = await db.transaction(async (trx) => {
+      const result = await writeSnapshot(trx, scope, read, runId);
+      const counts = await countConnectionSnapshot(trx, scope);
+      const lastGood = state?.last_good_users == null ? null : { users: state.last_good_users, memberships: state.last_good_memberships ?? 0 };
+      const why = suspiciousDrop(lastGood, counts, options.maxDropPercent ?? config.pull.maxDropPercent);
+      if (why) throw new SuspiciousDropError(why);
+      await runSql(trx, `update connection_sync_state set last_good_users = ?, last_good_memberships = ?, last_good_at = now()
+        ${result.links ? ", users_delta_link = ?, groups_delta_link = ?, delta_links_at = now()" : ""}
+        ${read.kind === "full" || (read.kind === "delta" && read.pull.full) ? ", last_full_at = now()" : ""} where connection_id = ?`,
+        [counts.users, counts.memberships, ...(result.links ? [result.links.users, result.links.groups] : []), connectionId]);
+      const changed = result.write.affectedUserIds === null || result.write.affectedUserIds.length > 0;
+      if (changed) await recordSnapshotChange(trx, scope, `${kind} pull`, result.write.affectedUserIds);
+      if (options.dryRun) {
+        progress("planning (dry run: nothing is written)");
+        const scoped = result.write.affectedUserIds === null ? "account" as const : { idpUserIds: result.write.affectedUserIds };
+        plan = (await reconcileAccount(trx, scope.accountId, { trigger: "dry-run", dryRun: true, scope: scoped })).plan;
+        throw new DryRunRollback();
+      }
+      return { ...result, counts, changed };
+    }).catch((error) => {
+      if (error instanceof DryRunRollback) return null;
+      throw error;
+    });
+    const durationMs = performance.now() - started;
+    if (!written) return { runId, status: "dry-run", calls, durationMs, counts: {}, plan };
+    const counts = { ...written.pulled, ...written.write.counts, activeUsers: written.counts.users, memberships: written.counts.memberships };
+    let reconcile: PullResult["reconcile"];
+    if (written.changed) {
+      progress("reconciling the account");
+      const result = await reconcileAccount(db, scope.accountId, { trigger: `${kind} pull`, scope: "requests" });
+      reconcile = { status: result.status, runId: result.runId, applied: result.applied, withheld: result.withheld };
+    }
+    await runSql(db, `update sync_runs set status = 'succeeded', finished_at = now(), counts = ?::jsonb, api_calls = ?, duration_ms = ? where id = ?`,
+      [JSON.stringify({ ...counts, ...(reconcile ? { reconcileStatus: reconcile.status, applied: reconcile.applied, withheld: reconcile.withheld } : {}) }), calls, Math.round(durationMs), runId]);
+    progress(`done: ${JSON.stringify(counts)}${reconcile ? `; reconcile ${reconcile.status}, ${reconcile.applied} changes applied` : "; nothing changed"}`);
+    return { runId, status: "succeeded", calls, durationMs, counts, reconcile };
+  } catch (error) {
+    const { status, message } = outcomeOf(error);
+    const errorCalls = error instanceof SourceUnavailableError ? error.calls : calls;
+    const durationMs = performance.now() - started;
+    if (runId) {
+      await runSql(db, `update sync_runs set status = ?, finished_at = now(), error = ?, api_calls = ?, duration_ms = ? where id = ?`,
+        [status, message.slice(0, 1000), errorCalls, Math.round(durationMs), runId]);
+    }
+    progress(`${status}: ${message}; nothing was changed`);
+    return { runId, status, calls: errorCalls, durationMs, counts: {}, error: message };
+  } finally {
+    await lease.release();
+  }
+}
