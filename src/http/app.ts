@@ -1,6 +1,7 @@
 // The HTTP application: health, SCIM at /scim/v2, the admin API at /admin/v1.
 import { randomUUID } from "node:crypto";
 import express from "express";
+import helmet from "helmet";
 import { pinoHttp } from "pino-http";
 import type { Knex } from "knex";
 import type { Logger } from "../log/logger.ts";
@@ -9,6 +10,7 @@ import { pendingMigrations } from "../db/migrations.ts";
 import { createScimRouter, SCIM_PATH } from "../sources/scim/scim-router.ts";
 import { ADMIN_PATH, createAdminRouter } from "./admin/admin-router.ts";
 import type { PullScheduler } from "../scheduler/pull-scheduler.ts";
+import { measureDatabase, registry, scimRequests, scimRouteLabel } from "../metrics/metrics.ts";
 
 export interface AppOptions {
   db: Knex;
@@ -22,6 +24,8 @@ export interface AppOptions {
 export function createApp({ db, log, settings, publicUrl, pulls }: AppOptions): express.Express {
   const app = express();
   app.disable("x-powered-by");
+  // security headers on every answer (nosniff, frame-ancestors none, a strict CSP for the status page…)
+  app.use(helmet());
   app.set("etag", false);
   app.use(pinoHttp({
     logger: log,
@@ -52,6 +56,15 @@ export function createApp({ db, log, settings, publicUrl, pulls }: AppOptions): 
     }
   });
 
+  measureDatabase(db);
+  app.get("/metrics", async (_req, res) => {
+    res.type(registry.contentType).send(await registry.metrics());
+  });
+  app.use(SCIM_PATH, (req, res, next) => {
+    const stop = scimRequests.startTimer({ method: req.method, route: scimRouteLabel(req.path) });
+    res.on("finish", () => stop({ status: String(res.statusCode) }));
+    next();
+  });
   app.use(SCIM_PATH, createScimRouter({
     db, log, publicUrl, bodyLimitBytes: settings.scimBodyLimitBytes, maxPageSize: settings.scimMaxPageSize,
     rateLimit: settings.scimRateLimit,

@@ -3,10 +3,11 @@
 import type { Knex } from "knex";
 import { runSql } from "../db/run-sql.ts";
 import { planAccount } from "./plan-account.ts";
-import type { Plan } from "./plan.ts";
+import type { Plan, PlanAction } from "./plan.ts";
 import { loadPlanInput } from "./load-account-state.ts";
 import { applyRemovalBrake } from "./removal-brake.ts";
 import { applyPlan } from "./apply-plan.ts";
+import { reconcileActions, runsFinished } from "../metrics/metrics.ts";
 
 export interface ReconcileOptions {
   readonly trigger: string;
@@ -64,6 +65,18 @@ async function requestedUsers(trx: Knex.Transaction, accountId: string, scope: N
 }
 
 export async function reconcileAccount(db: Knex, accountId: string, options: ReconcileOptions): Promise<ReconcileResult> {
+  let applied: readonly PlanAction[] = [];
+  const result = await reconcileInTransaction(db, accountId, options, (actions) => (applied = actions));
+  // counted once committed: a rolled-back run applied nothing
+  if (!options.dryRun) {
+    runsFinished.inc({ kind: "reconcile", status: result.status });
+    for (const action of applied) reconcileActions.inc({ type: action.type });
+  }
+  return result;
+}
+
+async function reconcileInTransaction(db: Knex, accountId: string, options: ReconcileOptions,
+  onApplied: (actions: readonly PlanAction[]) => void): Promise<ReconcileResult> {
   return db.transaction(async (trx) => {
     // serialises this account's runs; "no key update" so SCIM writes (whose foreign keys take
     // key-share locks on the account row) never wait behind a run
@@ -100,6 +113,7 @@ export async function reconcileAccount(db: Knex, accountId: string, options: Rec
       `insert into sync_runs (account_id, kind, status, trigger, counts) values (?, 'reconcile', 'running', ?, '{}'::jsonb) returning id`, [accountId, options.trigger]);
     const ctx = { accountId, runId: run!.id, actor: options.actor ?? "reconciler" };
     const applied = await applyPlan(trx, verdict.proceed, ctx);
+    onApplied(verdict.proceed);
     const counts = { actions: plan.actions.length, applied, withheld: verdict.withheld.length, removals: verdict.removals, limit: verdict.limit };
     if (verdict.held) {
       await runSql(trx, `update sync_runs set status = 'held', finished_at = now(), counts = ?::jsonb, plan = ?::jsonb where id = ?`,

@@ -19,6 +19,7 @@ import { suspiciousDrop } from "../snapshot/drop-guard.ts";
 import { reconcileAccount } from "../reconcile/reconcile-account.ts";
 import type { Plan } from "../reconcile/plan.ts";
 import { takeLease } from "./connection-lease.ts";
+import { directoryCalls, directoryThrottles, runsFinished } from "../metrics/metrics.ts";
 
 /** Google: `full` or `departures`; Graph: `delta` (a full resync when no usable links) or `full`. */
 export type PullMode = "full" | "departures" | "delta";
@@ -64,7 +65,7 @@ interface WrittenPull {
 
 /** Reads the directory: the part of a run that talks to Google or Microsoft. */
 async function readDirectory(config: ConnectionConfig, mode: PullMode, deps: PullDeps, links: { users: string | null; groups: string | null } | null,
-  progress: (line: string) => void): Promise<{ kind: "full"; pull: Awaited<ReturnType<typeof fullPull>> } | { kind: "departures"; pull: Awaited<ReturnType<typeof departurePull>> } | { kind: "delta"; pull: DeltaPull }> {
+  progress: (line: string) => void, connectionId: string): Promise<{ kind: "full"; pull: Awaited<ReturnType<typeof fullPull>> } | { kind: "departures"; pull: Awaited<ReturnType<typeof departurePull>> } | { kind: "delta"; pull: DeltaPull }> {
   if (config.kind === "google") {
     if (mode === "departures") {
       progress("reading suspended, archived and deleted users");
@@ -73,14 +74,18 @@ async function readDirectory(config: ConnectionConfig, mode: PullMode, deps: Pul
     progress("reading users, groups and their members");
     return { kind: "full", pull: await fullPull(config.source, deps.google) };
   }
+  const graph = { ...deps.graph, onThrottle: (signal: Parameters<NonNullable<GraphPullDeps["onThrottle"]>>[0]) => {
+    directoryThrottles.inc({ connection: connectionId, kind: "graph" });
+    deps.graph?.onThrottle?.(signal);
+  } };
   const start = mode === "full" || !links ? { usersDeltaLink: null, groupsDeltaLink: null } : { usersDeltaLink: links.users, groupsDeltaLink: links.groups };
   progress(start.usersDeltaLink ? "reading the changes since the last delta round" : "reading every user and group (a full delta round)");
   try {
-    return { kind: "delta", pull: await deltaPull(config.source, deps.graph ?? {}, start) };
+    return { kind: "delta", pull: await deltaPull(config.source, graph, start) };
   } catch (error) {
     if (!(error instanceof DeltaResyncRequired) || start.usersDeltaLink === null) throw error;
     progress(`Graph no longer knows the delta state (${error.message}): a full resync`);
-    return { kind: "delta", pull: await deltaPull(config.source, deps.graph ?? {}, { usersDeltaLink: null, groupsDeltaLink: null }) };
+    return { kind: "delta", pull: await deltaPull(config.source, graph, { usersDeltaLink: null, groupsDeltaLink: null }) };
   }
 }
 
@@ -156,7 +161,7 @@ export async function runPull(db: Knex, connectionId: string, options: PullOptio
       `select users_delta_link, groups_delta_link, coalesce(delta_links_at > now() - make_interval(days => ?), false) as fresh, last_good_users, last_good_memberships
        from connection_sync_state where connection_id = ?`, [MAX_LINK_AGE_DAYS, connectionId]);
     const links = state?.fresh && state.users_delta_link && state.groups_delta_link ? { users: state.users_delta_link, groups: state.groups_delta_link } : null;
-    const read = await readDirectory(config, mode, deps, links, progress);
+    const read = await readDirectory(config, mode, deps, links, progress, connectionId);
     calls = read.pull.calls;
     progress(`read with ${calls} API calls; writing the snapshot`);
     let plan: Plan | undefined;
@@ -192,6 +197,8 @@ export async function runPull(db: Knex, connectionId: string, options: PullOptio
       const result = await reconcileAccount(db, scope.accountId, { trigger: `${kind} pull`, scope: "requests" });
       reconcile = { status: result.status, runId: result.runId, applied: result.applied, withheld: result.withheld };
     }
+    directoryCalls.inc({ connection: connectionId, kind: config.kind }, calls);
+    runsFinished.inc({ kind, status: "succeeded" });
     await runSql(db, `update sync_runs set status = 'succeeded', finished_at = now(), counts = ?::jsonb, api_calls = ?, duration_ms = ? where id = ?`,
       [JSON.stringify({ ...counts, ...(reconcile ? { reconcileStatus: reconcile.status, applied: reconcile.applied, withheld: reconcile.withheld } : {}) }), calls, Math.round(durationMs), runId]);
     progress(`done: ${JSON.stringify(counts)}${reconcile ? `; reconcile ${reconcile.status}, ${reconcile.applied} changes applied` : "; nothing changed"}`);
@@ -200,6 +207,8 @@ export async function runPull(db: Knex, connectionId: string, options: PullOptio
     const { status, message } = outcomeOf(error);
     const errorCalls = error instanceof SourceUnavailableError ? error.calls : calls;
     const durationMs = performance.now() - started;
+    directoryCalls.inc({ connection: connectionId, kind: config.kind }, errorCalls);
+    if (runId) runsFinished.inc({ kind, status });
     if (runId) {
       await runSql(db, `update sync_runs set status = ?, finished_at = now(), error = ?, api_calls = ?, duration_ms = ? where id = ?`,
         [status, message.slice(0, 1000), errorCalls, Math.round(durationMs), runId]);
