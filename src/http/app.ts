@@ -9,6 +9,7 @@ import type { Settings } from "../config/settings.ts";
 import { pendingMigrations } from "../db/migrations.ts";
 import { createScimRouter, SCIM_PATH } from "../sources/scim/scim-router.ts";
 import { ADMIN_PATH, createAdminRouter } from "./admin/admin-router.ts";
+import { statusRouter } from "./status/status-router.ts";
 import type { PullScheduler } from "../scheduler/pull-scheduler.ts";
 import { measureDatabase, registry, scimRequests, scimRouteLabel } from "../metrics/metrics.ts";
 
@@ -70,6 +71,7 @@ export function createApp({ db, log, settings, publicUrl, pulls }: AppOptions): 
     rateLimit: settings.scimRateLimit,
   }));
   app.use(ADMIN_PATH, createAdminRouter({ db, log, publicUrl, pulls }));
+  app.use(statusRouter(db));
   app.use((_req, res) => {
     res.status(404).json({ status: 404, detail: "Not found. SCIM is served at /scim/v2, the admin API at /admin/v1." });
   });

@@ -31,5 +31,6 @@ export function problemStatus(error: unknown): { status: number; title: string }
   if (error instanceof ConnectionConfigError) return { status: 422, title: "Invalid connection settings" };
   if (error instanceof InvalidAccountInputError || error instanceof BadRequestError || error instanceof RunNotHeldError) return { status: 400, title: "Bad Request" };
   if ((error as { type?: string })?.type === "entity.parse.failed") return { status: 400, title: "Bad Request" };
+  if ((error as { type?: string })?.type === "entity.too.large") return { status: 413, title: "Payload Too Large" };
   return undefined;
 }

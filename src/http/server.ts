@@ -14,6 +14,7 @@ import { createApp } from "./app.ts";
 import { SCIM_PATH } from "../sources/scim/scim-router.ts";
 import { ReconcileScheduler } from "../scheduler/reconcile-scheduler.ts";
 import { PullScheduler } from "../scheduler/pull-scheduler.ts";
+import { WebhookDispatcher } from "../webhooks/webhook-dispatcher.ts";
 import type { PullDeps } from "../scheduler/pull-run.ts";
 
 export interface RunningServer {
@@ -70,6 +71,9 @@ export async function startServer(settings: Settings, log: Logger, options: Serv
     if (settings.demoAccount && database.kind === "pglite") await createDemoAccount(database, publicUrl, announce);
     const scheduler = options.scheduler === false ? undefined : new ReconcileScheduler({ db: database.knex, log });
     scheduler?.start();
+    // webhooks are sent where the schedulers run; several replicas may send at once (rows are claimed)
+    const webhooks = scheduler ? new WebhookDispatcher({ db: database.knex, log }) : undefined;
+    webhooks?.start();
     if (scheduler) await pulls.start();
     log.info({ url: publicUrl, database: database.description, scheduler: scheduler !== undefined }, "idsync listening");
 
@@ -83,6 +87,7 @@ export async function startServer(settings: Settings, log: Logger, options: Serv
         await closed;
         await pulls.stop();
         await scheduler?.stop();
+        await webhooks?.stop();
         await database.close();
       })()),
     };

@@ -3,6 +3,7 @@
 import type { Knex } from "knex";
 import { runSql } from "../db/run-sql.ts";
 import { writeAudit } from "../audit/audit-log.ts";
+import { reconcileAccount, type ReconcileResult } from "./reconcile-account.ts";
 
 export interface RunRecord {
   id: string;
@@ -15,6 +16,12 @@ export class RunNotHeldError extends Error {
     super(`run ${runId} is ${status}, not held`);
     this.name = "RunNotHeldError";
   }
+}
+
+/** Applies a held run's removals (through a fresh plan, so only what is still true is removed). */
+export async function approveHeldRun(db: Knex, run: RunRecord, actor: string): Promise<ReconcileResult> {
+  if (run.status !== "held") throw new RunNotHeldError(run.id, run.status);
+  return reconcileAccount(db, run.account_id, { trigger: "approved", approvedRunId: run.id, actor });
 }
 
 /** Discards a held run's removals: nothing it withheld is applied; its alert is resolved; audited. */

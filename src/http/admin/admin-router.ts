@@ -8,6 +8,8 @@ import { createAccount, findAccount, listAccounts } from "../../accounts/account
 import { createPulledConnection, createScimConnection, listConnections, revokeScimTokens, rotateScimToken } from "../../accounts/connections.ts";
 import type { PullScheduler } from "../../scheduler/pull-scheduler.ts";
 import { pullRoutes } from "./pull-routes.ts";
+import { webhookRoutes } from "./webhook-routes.ts";
+import { openApiRoute } from "./openapi.ts";
 import { BadRequestError, problemStatus, sendProblem } from "../problem.ts";
 import { SCIM_PATH } from "../../sources/scim/scim-router.ts";
 import { reconcileRoutes } from "./reconcile-routes.ts";
@@ -35,6 +37,8 @@ export function createAdminRouter(options: { db: Knex; log: Logger; publicUrl: s
   const router = express.Router();
   const scimBaseUrl = `${options.publicUrl}${SCIM_PATH}`;
 
+  // GET /openapi.json: the API's description, readable without an admin token
+  router.use(openApiRoute());
   router.use(async (req: AdminRequest, res, next) => {
     const token = bearerToken(req.get("authorization"));
     try {
@@ -92,6 +96,7 @@ export function createAdminRouter(options: { db: Knex; log: Logger; publicUrl: s
   });
 
   router.use(reconcileRoutes(db, actorOf));
+  router.use(webhookRoutes(db, actorOf));
   if (options.pulls) router.use(pullRoutes(db, options.pulls));
 
   router.use((_req, res) => sendProblem(res, 404, "Not Found", "No such admin endpoint"));

@@ -10,7 +10,7 @@ import { parseRulesDocument } from "../../mapping/rules-document.ts";
 import { reconcileAccount } from "../../reconcile/reconcile-account.ts";
 import { describePlan } from "../../reconcile/describe-plan.ts";
 import { runSql } from "../../db/run-sql.ts";
-import { rejectHeldRun, RunNotHeldError } from "../../reconcile/runs.ts";
+import { approveHeldRun, rejectHeldRun } from "../../reconcile/runs.ts";
 import { BadRequestError, NotFoundError } from "../problem.ts";
 
 type Actor = (req: express.Request) => string;
@@ -61,8 +61,7 @@ export function reconcileRoutes(db: Knex, actorOf: Actor): express.Router {
   router.post("/runs/:id/approve", async (req, res) => {
     const run = await findRun(db, String(req.params.id));
     if (!run) throw new NotFoundError(`no run ${req.params.id}`);
-    if (run.status !== "held") throw new RunNotHeldError(run.id, run.status);
-    const result = await reconcileAccount(db, run.account_id, { trigger: "approved", approvedRunId: run.id, actor: actorOf(req) });
+    const result = await approveHeldRun(db, run, actorOf(req));
     res.json({ runId: result.runId, status: result.status, applied: result.applied });
   });
   router.post("/runs/:id/reject", async (req, res) => {
