@@ -65,6 +65,27 @@ export async function createAccount(knex: Knex, input: NewAccount, actor: string
   });
 }
 
+/** Adds a sending domain to an account (a rule's pattern may then match it; the next reconcile grants it). */
+export async function addDomain(knex: Knex, slug: string, name: string, actor: string): Promise<{ id: string; name: string }> {
+  const domain = name.trim().toLowerCase();
+  if (!DOMAIN.test(domain)) throw new InvalidAccountInputError(`"${name}" is not a valid domain name`);
+  return knex.transaction(async (trx) => {
+    const account = await findAccount(trx, slug);
+    const { rows: [row] } = await runSql<{ id: string; name: string }>(trx,
+      `insert into sending_domains (account_id, name) values (?, ?) on conflict do nothing returning id, name`, [account.id, domain]);
+    if (!row) throw new InvalidAccountInputError(`${slug} already has the domain ${domain}`);
+    await writeAudit(trx, { accountId: account.id, actor, action: "domain.added", targetType: "domain", targetId: row.id, after: { name: domain } });
+    await runSql(trx, `insert into reconcile_requests (account_id, reason) values (?, ?)`, [account.id, `domain ${domain} added`]);
+    return row;
+  });
+}
+
+export async function listDomains(db: Executor, slug: string): Promise<Array<{ id: string; name: string; created_at: Date }>> {
+  const account = await findAccount(db, slug);
+  const { rows } = await runSql(db, `select id, name, created_at from sending_domains where account_id = ? order by name`, [account.id]);
+  return rows;
+}
+
 export async function findAccount(db: Executor, slug: string): Promise<Account> {
   const { rows: [account] } = await runSql<Account>(db, `select * from accounts where slug = ?`, [slug.toLowerCase()]);
   if (!account) throw new AccountNotFoundError(slug);

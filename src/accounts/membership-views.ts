@@ -24,11 +24,31 @@ export async function accessReview(db: Executor, accountId: string) {
   return rows;
 }
 
-export async function listAudit(db: Executor, accountId: string, limit: number, before?: number) {
+export interface AuditFilter {
+  /** Rows older than this id (paging backwards). */
+  readonly before?: number;
+  /** An action (`key.revoked`) or a prefix ending in a dot (`member.`). */
+  readonly action?: string;
+  readonly actor?: string;
+  readonly runId?: string;
+  readonly targetId?: string;
+}
+
+export async function listAudit(db: Executor, accountId: string, limit: number, filter: AuditFilter = {}) {
+  const where: string[] = [];
+  const bindings: unknown[] = [accountId];
+  const and = (condition: string, value: unknown) => {
+    where.push(condition);
+    bindings.push(value);
+  };
+  if (filter.before) and("id < ?", filter.before);
+  if (filter.action) and(filter.action.endsWith(".") ? "action like ? || '%'" : "action = ?", filter.action);
+  if (filter.actor) and("actor = ?", filter.actor);
+  if (filter.runId) and("run_id = ?::uuid", filter.runId);
+  if (filter.targetId) and("target_id = ?", filter.targetId);
   const { rows } = await runSql(db, `
     select id::int, occurred_at, actor, action, target_type, target_id, before, after, connection_id, rule, run_id
-    from audit_log where account_id = ? ${before ? "and id < ?" : ""} order by id desc limit ?`,
-    before ? [accountId, before, limit] : [accountId, limit]);
+    from audit_log where account_id = ? ${where.map((w) => `and ${w}`).join(" ")} order by id desc limit ?`, [...bindings, limit]);
   return rows;
 }
 

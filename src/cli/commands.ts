@@ -44,6 +44,22 @@ export const commands: Record<string, (input: CommandInput) => Promise<void>> = 
     printTable(accounts, ["slug", "name", "owner_email", "domains"]);
   },
 
+  async "domain add"(input) {
+    const account = required(input, "account");
+    const name = input.positionals[0];
+    if (!name) throw new CliError("usage: idsync domain add --account <slug> <domain>", 2);
+    const { domain } = await input.client.request<{ domain: Record<string, unknown> }>("POST", `/accounts/${encodeURIComponent(account)}/domains`, { name });
+    if (json(input)) return printJson(domain);
+    process.stdout.write(`domain ${domain.name} added to ${account}; rules whose patterns match it apply from the next reconcile\n`);
+  },
+
+  async "domain list"(input) {
+    const account = required(input, "account");
+    const { domains } = await input.client.request<{ domains: Array<Record<string, unknown>> }>("GET", `/accounts/${encodeURIComponent(account)}/domains`);
+    if (json(input)) return printJson(domains);
+    printTable(domains, ["name", "id", "created_at"]);
+  },
+
   async "connection create"(input) {
     const account = required(input, "account");
     const kind = (input.values.kind as string | undefined) ?? "scim";

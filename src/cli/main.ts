@@ -15,6 +15,7 @@ const USAGE = `usage: idsync <command> [options]
   migrate                                 bring the database schema up to date
   account create <slug> --domain <d>… [--owner <email>] [--name <name>]
   account list
+  domain add --account <slug> <domain> | domain list --account <slug>
   connection create --account <slug> --kind scim [--name <name>]
                                           prints the SCIM base URL and token, once
   connection create --account <slug> --kind google|graph --config <file> [--name <name>]
@@ -33,7 +34,7 @@ const USAGE = `usage: idsync <command> [options]
   runs approve <run id> | runs reject <run id>      a run held by the removal brake
   members --account <slug>                who has which role and domains, and who manages them
   review --account <slug>                 access review: every person's access, the rule and source, since when
-  audit --account <slug>
+  audit --account <slug> [--action key.revoked|member.] [--run <run id>]
   keys create --account <slug> --email <user> [--name <n>] [--domain <d>…] [--org]
   keys list --account <slug>
   sessions create --account <slug> --email <user>
@@ -60,6 +61,8 @@ const OPTIONS = {
   config: { type: "string" },
   "dry-run": { type: "boolean" },
   "max-drop-percent": { type: "string" },
+  action: { type: "string" },
+  run: { type: "string" },
   mode: { type: "string" },
 } as const;
 

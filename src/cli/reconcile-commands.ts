@@ -92,7 +92,9 @@ export const reconcileCommands: Record<string, (input: CommandInput) => Promise<
       ["email", "role", "status", "domain", "access", "rule", "source", "since"]);
   },
   async audit(input) {
-    const { audit } = await input.client.request<{ audit: Rows }>("GET", `/accounts/${account(input)}/audit`);
+    const query = new URLSearchParams(Object.entries({ action: input.values.action, run: input.values.run })
+      .filter((e): e is [string, string] => typeof e[1] === "string"));
+    const { audit } = await input.client.request<{ audit: Rows }>("GET", `/accounts/${account(input)}/audit${query.size ? `?${query}` : ""}`);
     if (json(input)) return printJson(audit);
     printTable(audit.map((a) => ({ ...a, change: `${JSON.stringify(a.before)} → ${JSON.stringify(a.after)}` })), ["id", "occurred_at", "actor", "action", "target_id", "rule", "change"]);
   },

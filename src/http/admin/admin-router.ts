@@ -4,7 +4,7 @@ import type { Knex } from "knex";
 import type { Logger } from "../../log/logger.ts";
 import { bearerToken } from "../../accounts/secret-token.ts";
 import { verifyAdminToken, type AdminPrincipal } from "../../accounts/admin-tokens.ts";
-import { createAccount, findAccount, listAccounts } from "../../accounts/accounts.ts";
+import { addDomain, createAccount, findAccount, listAccounts, listDomains } from "../../accounts/accounts.ts";
 import { createPulledConnection, createScimConnection, listConnections, revokeScimTokens, rotateScimToken } from "../../accounts/connections.ts";
 import type { PullScheduler } from "../../scheduler/pull-scheduler.ts";
 import { pullRoutes } from "./pull-routes.ts";
@@ -66,6 +66,16 @@ export function createAdminRouter(options: { db: Knex; log: Logger; publicUrl: s
       slug, name: optionalString(body.name, "name"), domains: stringList(body.domains, "domains"), ownerEmail: optionalString(body.ownerEmail, "ownerEmail"),
     }, actorOf(req));
     res.status(201).json({ account });
+  });
+
+  router.get("/accounts/:slug/domains", async (req, res) => {
+    res.json({ domains: await listDomains(db, String(req.params.slug)) });
+  });
+
+  router.post("/accounts/:slug/domains", async (req: AdminRequest, res) => {
+    const name = optionalString(req.body?.name, "name");
+    if (!name) throw new BadRequestError("name is required");
+    res.status(201).json({ domain: await addDomain(db, String(req.params.slug), name, actorOf(req)) });
   });
 
   router.get("/accounts/:slug/connections", async (req, res) => {

@@ -378,6 +378,17 @@ const PATHS: Record<string, PathItem> = {
       responses: { 201: ok("Created.", object({ account: ref("AccountSummary") })), ...errors(400) },
     },
   },
+  "/accounts/{slug}/domains": {
+    get: {
+      operationId: "listDomains", tags: ["accounts"], summary: "An account's sending domains", parameters: slug,
+      responses: { 200: ok("The domains, by name.", object({ domains: list(object({ id: uuid, name: str, created_at: time })) })), ...errors(404) },
+    },
+    post: {
+      operationId: "addDomain", tags: ["accounts"], summary: "Add a sending domain; rules whose patterns match it apply from the next reconcile", parameters: slug,
+      requestBody: body(object({ name: str }, ["name"]), undefined, true),
+      responses: { 201: ok("The domain.", object({ domain: object({ id: uuid, name: str }) })), ...errors(400, 404) },
+    },
+  },
   "/accounts/{slug}/connections": {
     get: {
       operationId: "listConnections", tags: ["connections"], summary: "List an account's directory connections", parameters: slug,
@@ -489,7 +500,7 @@ const PATHS: Record<string, PathItem> = {
   },
   "/accounts/{slug}/audit": {
     get: {
-      operationId: "listAudit", tags: ["review"], summary: "The account's audit log, newest first", parameters: [...slug, param("auditLimit"), param("auditBefore")],
+      operationId: "listAudit", tags: ["review"], summary: "The account's audit log, newest first", parameters: [...slug, param("auditLimit"), param("auditBefore"), param("auditAction"), param("auditActor"), param("auditRun"), param("auditTarget")],
       responses: { 200: ok("Audit entries.", object({ audit: list(ref("AuditEntry")) })), ...errors(404) },
     },
   },
@@ -588,6 +599,10 @@ export const ADMIN_OPENAPI: OpenApiDocument = {
       deliveryStatus: { name: "status", in: "query", description: "Only deliveries in this status.", schema: { type: "string", enum: ["pending", "delivered", "failed"] } },
       deliveryLimit: { name: "limit", in: "query", description: "How many (default 100). Outside 1–1000: 400.", schema: { type: "integer", minimum: 1, maximum: 1000, default: 100 } },
       auditBefore: { name: "before", in: "query", description: "Only entries with an id below this (paging back).", schema: int },
+      auditAction: { name: "action", in: "query", description: "Only this action (key.revoked), or actions starting with a prefix ending in a dot (member.).", schema: str },
+      auditActor: { name: "actor", in: "query", description: "Only entries by this actor (reconciler, operator:<token name>, …).", schema: str },
+      auditRun: { name: "run", in: "query", description: "Only entries written by this run.", schema: uuid },
+      auditTarget: { name: "target", in: "query", description: "Only entries about this target id (a user, key, connection…).", schema: str },
     },
     responses: {
       BadRequest: problemResponse("Bad Request: invalid input (the detail says which), malformed JSON, or a run that is not held."),

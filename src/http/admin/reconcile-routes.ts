@@ -76,7 +76,11 @@ export function reconcileRoutes(db: Knex, actorOf: Actor): express.Router {
   router.get("/accounts/:slug/audit", async (req, res) => {
     const limit = Math.min(Number(req.query.limit ?? 100) || 100, 1000);
     const before = req.query.before === undefined ? undefined : Number(req.query.before);
-    res.json({ audit: await listAudit(db, (await account(req)).id, limit, before) });
+    if (before !== undefined && !Number.isInteger(before)) throw new BadRequestError("before must be an audit row id");
+    const text = (name: string) => (typeof req.query[name] === "string" && req.query[name] !== "" ? String(req.query[name]) : undefined);
+    const runId = text("run");
+    if (runId !== undefined && !/^[0-9a-f-]{36}$/i.test(runId)) throw new BadRequestError("run must be a run id");
+    res.json({ audit: await listAudit(db, (await account(req)).id, limit, { before, action: text("action"), actor: text("actor"), runId, targetId: text("target") }) });
   });
   router.get("/accounts/:slug/alerts", async (req, res) => {
     const { rows } = await runSql(db, `select id, kind, detail, data, run_id, created_at from alerts where account_id = ? and resolved_at is null order by created_at desc`, [(await account(req)).id]);
