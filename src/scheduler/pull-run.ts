@@ -19,6 +19,7 @@ import { suspiciousDrop } from "../snapshot/drop-guard.ts";
 import { reconcileAccount } from "../reconcile/reconcile-account.ts";
 import type { Plan } from "../reconcile/plan.ts";
 import { takeLease } from "./connection-lease.ts";
+import { raisePullAlert, resolvePullAlerts } from "./pull-alerts.ts";
 import { directoryCalls, directoryThrottles, runsFinished } from "../metrics/metrics.ts";
 
 /** Google: `full` or `departures`; Graph: `delta` (a full resync when no usable links) or `full`. */
@@ -67,12 +68,16 @@ interface WrittenPull {
 async function readDirectory(config: ConnectionConfig, mode: PullMode, deps: PullDeps, links: { users: string | null; groups: string | null } | null,
   progress: (line: string) => void, connectionId: string): Promise<{ kind: "full"; pull: Awaited<ReturnType<typeof fullPull>> } | { kind: "departures"; pull: Awaited<ReturnType<typeof departurePull>> } | { kind: "delta"; pull: DeltaPull }> {
   if (config.kind === "google") {
+    const google = { ...deps.google, onThrottle: (status: number | null) => {
+      directoryThrottles.inc({ connection: connectionId, kind: "google" });
+      deps.google?.onThrottle?.(status);
+    } };
     if (mode === "departures") {
       progress("reading suspended, archived and deleted users");
-      return { kind: "departures", pull: await departurePull(config.source, deps.google) };
+      return { kind: "departures", pull: await departurePull(config.source, google) };
     }
     progress("reading users, groups and their members");
-    return { kind: "full", pull: await fullPull(config.source, deps.google) };
+    return { kind: "full", pull: await fullPull(config.source, google) };
   }
   const graph = { ...deps.graph, onThrottle: (signal: Parameters<NonNullable<GraphPullDeps["onThrottle"]>>[0]) => {
     directoryThrottles.inc({ connection: connectionId, kind: "graph" });
@@ -201,6 +206,7 @@ export async function runPull(db: Knex, connectionId: string, options: PullOptio
     runsFinished.inc({ kind, status: "succeeded" });
     await runSql(db, `update sync_runs set status = 'succeeded', finished_at = now(), counts = ?::jsonb, api_calls = ?, duration_ms = ? where id = ?`,
       [JSON.stringify({ ...counts, ...(reconcile ? { reconcileStatus: reconcile.status, applied: reconcile.applied, withheld: reconcile.withheld } : {}) }), calls, Math.round(durationMs), runId]);
+    await resolvePullAlerts(db, scope.accountId, connectionId);
     progress(`done: ${JSON.stringify(counts)}${reconcile ? `; reconcile ${reconcile.status}, ${reconcile.applied} changes applied` : "; nothing changed"}`);
     return { runId, status: "succeeded", calls, durationMs, counts, reconcile };
   } catch (error) {
@@ -212,6 +218,7 @@ export async function runPull(db: Knex, connectionId: string, options: PullOptio
     if (runId) {
       await runSql(db, `update sync_runs set status = ?, finished_at = now(), error = ?, api_calls = ?, duration_ms = ? where id = ?`,
         [status, message.slice(0, 1000), errorCalls, Math.round(durationMs), runId]);
+      await raisePullAlert(db, scope.accountId, connectionId, runId, status, message);
     }
     progress(`${status}: ${message}; nothing was changed`);
     return { runId, status, calls: errorCalls, durationMs, counts: {}, error: message };

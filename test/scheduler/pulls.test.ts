@@ -124,6 +124,8 @@ describe("Google Workspace", () => {
     expect(run.status).toBe("aborted");
     expect(run.error).toMatch(reason);
     expect((await q(`select status, error from sync_runs where id = ?`, [run.runId]))[0]).toMatchObject({ status: "aborted" });
+    // one open alert per stuck connection, however many runs fail
+    expect((await q(`select count(*)::int as n from alerts where account_id = ? and kind = 'pull_aborted' and resolved_at is null`, [w.accountId]))[0].n).toBe(1);
     expect((await members(w.accountId)).every((r: { status: string }) => r.status === "active")).toBe(true);
     expect((await q(`select count(*)::int as n from idp_users where connection_id = ? and deleted_at is null`, [w.connectionId]))[0].n).toBe(USERS);
   }
@@ -144,10 +146,14 @@ describe("Google Workspace", () => {
     await expectNothingRemoved(await runPull(db(), w.connectionId, { mode: "full", trigger: "test" }, w.deps), new RegExp(`users in scope fell from ${USERS} to ${USERS - 12}`));
   });
 
-  test("a 429 and a 403 usageLimits storm are retried and the pull succeeds", async () => {
+  test("a 429 and a 403 usageLimits storm are retried and the pull succeeds; a success resolves the pull alert", async () => {
+    w.fake.knobs.fail(/\/users$/, "error503", "error503", "error503", "error503", "error503", "error503");
+    expect((await runPull(db(), w.connectionId, { mode: "full", trigger: "test" }, w.deps)).status).toBe("aborted");
+    w.fake.knobs.clearFaults();
     w.fake.knobs.fail(/\/users$/, "rateLimit429", "userRateLimit403", "rateLimit429");
     const run = await runPull(db(), w.connectionId, { mode: "full", trigger: "test" }, w.deps);
     expect(run.status).toBe("succeeded");
+    expect((await q(`select count(*)::int as n from alerts where account_id = ? and kind like 'pull%' and resolved_at is null`, [w.accountId]))[0].n).toBe(0);
     expect(await members(w.accountId)).toHaveLength(USERS - 1);
   });
 

@@ -35,6 +35,7 @@ export class DirectoryRequests {
     private readonly clock: PullClock,
     private readonly random: () => number,
     private readonly context: FailureContext,
+    private readonly onThrottle?: (status: number | null) => void,
   ) {
     this.options = {
       retry: false,
@@ -73,6 +74,7 @@ export class DirectoryRequests {
         const failure = classifyFailure(error, this.clock.now());
         if (failure.kind === "unknown") throw error;
         if (failure.kind === "retry") {
+          if (failure.status === 429 || failure.status === 403) this.onThrottle?.(failure.status);
           if (retry >= this.policy.maxRetries) {
             return { ok: false, status: failure.status, refusedByApi: false, error: new SourceUnavailableError(
               `${label.what} still failing after ${retry + 1} attempts: ${failure.status ?? "no response"} ${failure.reason}`, failure.status, this.calls) };

@@ -19,6 +19,8 @@ export interface GooglePullDeps {
   readonly retry?: Partial<RetryPolicy>;
   readonly clock?: PullClock;
   readonly random?: () => number;
+  /** Called for every answer that is retried because Google throttled it (429, 403 usageLimits). */
+  readonly onThrottle?: (status: number | null) => void;
 }
 
 export interface DirectorySession {
@@ -34,7 +36,7 @@ export async function openDirectorySession(config: GoogleConnectionConfig, deps:
   const budget = deps.budget ?? new RequestBudget(config.quotaPerMinute ?? DEFAULT_QUOTA_PER_MINUTE, clock);
   const requests = new DirectoryRequests(budget, { ...DEFAULT_RETRY_POLICY, ...deps.retry }, clock, deps.random ?? Math.random, {
     clientId: auth.clientId, subject: config.subject ?? null, customerId: config.customerId, scopes: DIRECTORY_SCOPES,
-  });
+  }, deps.onThrottle);
   return {
     directory: makeDirectoryClient(auth.client, config.fakeBaseUrl),
     requests,
