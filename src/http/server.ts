@@ -15,6 +15,7 @@ import { SCIM_PATH } from "../sources/scim/scim-router.ts";
 import { ReconcileScheduler } from "../scheduler/reconcile-scheduler.ts";
 import { PullScheduler } from "../scheduler/pull-scheduler.ts";
 import { WebhookDispatcher } from "../webhooks/webhook-dispatcher.ts";
+import { markInterruptedRuns } from "../scheduler/interrupted-runs.ts";
 import type { PullDeps } from "../scheduler/pull-run.ts";
 
 export interface RunningServer {
@@ -60,6 +61,9 @@ export async function startServer(settings: Settings, log: Logger, options: Serv
     const ran = await migrateToLatest(database.knex);
     if (ran.length > 0) log.info({ migrations: ran }, "database migrated");
     await ensureOperatorAccess(database, settings, announce);
+    // a previous process killed mid-pull left its run "running" and its lease held: mark and free them
+    const interrupted = await markInterruptedRuns(database.knex, { singleProcess: database.kind === "pglite" });
+    if (interrupted.marked > 0 || interrupted.leasesReleased > 0) log.warn(interrupted, "runs interrupted by an earlier stop were marked failed; their connections are pulled again");
     const server = http.createServer({ keepAliveTimeout: 65_000 });
     server.listen(settings.port, settings.host);
     await once(server, "listening");
@@ -74,7 +78,14 @@ export async function startServer(settings: Settings, log: Logger, options: Serv
     // webhooks are sent where the schedulers run; several replicas may send at once (rows are claimed)
     const webhooks = scheduler ? new WebhookDispatcher({ db: database.knex, log }) : undefined;
     webhooks?.start();
-    if (scheduler) await pulls.start();
+    if (scheduler) {
+      await pulls.start();
+      // retried now rather than at their next schedule (a reconcile needs no retry: its request is still queued)
+      for (const connectionId of interrupted.connectionIds) {
+        // "delta": a Google connection runs its full pull, a Graph one a delta round (a full one without links)
+        void pulls.runNow(connectionId, { mode: "delta", trigger: "retry after interruption" }).catch((error) => log.error({ err: error, connectionId }, "retrying an interrupted pull failed"));
+      }
+    }
     log.info({ url: publicUrl, database: database.description, scheduler: scheduler !== undefined }, "idsync listening");
 
     let closing: Promise<void> | undefined;

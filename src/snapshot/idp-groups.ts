@@ -164,12 +164,29 @@ const MEMBER_CHANGE_REQUEST_CTE = reconcileRequestCte(`case
        else array(select value from found) || ?::uuid[] end`);
 
 /**
- * Adds and removes members of a live group in one statement, atomically, with its reconcile request
- * (`change` + group id). The version bump takes the group's row lock, so concurrent changes of one group
- * apply one after another. Nothing at all is written when a member to add names no live user or group
- * of this connection: those ids come back in `unknown`. `add` and `remove` must name different ids.
+ * Adds and removes members of a live group atomically, with its reconcile request (`change` + group
+ * id), in one writing statement. Concurrent changes of one group apply one after another: the group's
+ * row lock is taken first, by a statement of its own, and the change runs after it. Taking the lock
+ * inside the writing statement (its version bump) is not enough: under READ COMMITTED a statement's
+ * snapshot is taken when it starts, so a statement that waited for the lock still did not see the
+ * member rows the lock holder committed meanwhile, and its delete missed them (a remove racing a
+ * concurrent add of the same member was lost). Nothing at all is written when a member to add names no
+ * live user or group of this connection: those ids come back in `unknown`. `add` and `remove` must
+ * name different ids.
  */
 export async function changeGroupMembers(
+  db: Executor, scope: ConnectionScope, groupId: string, add: readonly MemberReference[], remove: readonly string[], change: string,
+): Promise<{ groupFound: boolean; unknown: string[] }> {
+  return db.transaction(async (trx) => {
+    const locked = await runSql(trx,
+      `select id from idp_groups where id = ? and connection_id = ? and deleted_at is null for no key update`, [groupId, scope.connectionId]);
+    if (locked.rows.length === 0) return { groupFound: false, unknown: [] };
+    return changeLockedGroupMembers(trx, scope, groupId, add, remove, change);
+  });
+}
+
+/** The writing statement of changeGroupMembers; its snapshot must be taken after the group's lock. */
+async function changeLockedGroupMembers(
   db: Executor, scope: ConnectionScope, groupId: string, add: readonly MemberReference[], remove: readonly string[], change: string,
 ): Promise<{ groupFound: boolean; unknown: string[] }> {
   const { rows: [row] } = await runSql<{ group_found: number; unknown: string[] }>(db,

@@ -23,6 +23,8 @@ export interface PulledGroup {
   /** Google groups are addressed by email; Graph `mail` when mail-enabled. */
   readonly email: string | null;
   readonly resource: Record<string, unknown>;
+  /** How many direct members the directory says the group has (Google `directMembersCount`), when it says. */
+  readonly memberCount?: number;
 }
 
 /** A direct membership; nesting is resolved by the mapping stage (cycle-safe). */

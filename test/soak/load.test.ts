@@ -3,7 +3,7 @@
 // limits. Nothing may fail, and the server's memory may not grow once warm. Latency is printed, not
 // asserted (no timing assertions in tests). CI runs it for 20 s; `npm run soak` for 5 minutes.
 import { afterAll, beforeAll, expect, test } from "vitest";
-import { startServeChild, type ServeChild } from "./serve-child.ts";
+import { ADMIN_TOKEN, createFaultStore, spawnServe, type FaultStore, type ServeChild } from "./serve-child.ts";
 
 const FULL = process.env.SOAK === "full";
 const ACCOUNTS = FULL ? 5 : 3;
@@ -14,18 +14,21 @@ const RATE = 30;
 const LANES = 4;
 const URN = { user: "urn:ietf:params:scim:schemas:core:2.0:User", group: "urn:ietf:params:scim:schemas:core:2.0:Group", patchOp: "urn:ietf:params:scim:api:messages:2.0:PatchOp" };
 
+let store: FaultStore;
 let server: ServeChild;
 beforeAll(async () => {
-  server = await startServeChild();
+  store = await createFaultStore();
+  server = await spawnServe(store);
 }, 90_000);
 afterAll(async () => {
   await server?.stop();
+  await store?.drop();
 });
 
 interface Tally { requests: number; errors: string[]; latencies: number[] }
 
 async function scimTenant(slug: string): Promise<string> {
-  const admin = { authorization: `Bearer ${server.adminToken}`, "content-type": "application/json" };
+  const admin = { authorization: `Bearer ${ADMIN_TOKEN}`, "content-type": "application/json" };
   const created = await fetch(`${server.url}/admin/v1/accounts`, { method: "POST", headers: admin, body: JSON.stringify({ slug, domains: [`${slug}.example.com`], ownerEmail: `owner@${slug}.example.com` }) });
   expect(created.status).toBe(201);
   const connection = await fetch(`${server.url}/admin/v1/accounts/${slug}/connections`, { method: "POST", headers: admin, body: JSON.stringify({ kind: "scim" }) });

@@ -1,74 +1,121 @@
-// `idsync serve` as a child process for the soak suites: on a fresh embedded data directory, or, when
-// DATABASE_URL is set, on PostgreSQL in a schema of its own (search_path through the connection's
-// options); its URL read from its first log line; its resident memory readable while it runs.
+// `idsync serve` as a child process for the soak suites (the faults soak SIGKILLs it, the load soak reads
+// its memory), on an embedded data directory or on a PostgreSQL schema of its own, and the same database
+// opened in the test process between lives.
 import { spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { postgresKnex } from "../../src/db/database.ts";
+import type { Knex } from "knex";
+import { openDatabase, postgresKnex } from "../../src/db/database.ts";
+import { migrateToLatest } from "../../src/db/migrations.ts";
+
+export const BIN = path.resolve("bin/idsync.js");
+export const ADMIN_TOKEN = "faults-soak-admin-token-0123456789";
+
+export interface FaultStore {
+  readonly kind: "postgres" | "pglite";
+  readonly dataDir: string;
+  readonly schema: string | null;
+  /** Environment of a child on this database. */
+  env(extra?: Record<string, string>): NodeJS.ProcessEnv;
+  /** The database in this process (on PGlite only while no child holds it). */
+  open(): Promise<{ knex: Knex; close(): Promise<void> }>;
+  drop(): Promise<void>;
+}
+
+export async function createFaultStore(): Promise<FaultStore> {
+  const url = process.env.DATABASE_URL;
+  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "idsync-faults-"));
+  const schema = url ? `faults_${randomBytes(6).toString("hex")}` : null;
+  if (url) {
+    const admin = postgresKnex(url);
+    await admin.raw(`create schema ${schema}`);
+    await admin.destroy();
+  }
+  const store: FaultStore = {
+    kind: url ? "postgres" : "pglite", dataDir, schema,
+    env(extra = {}) {
+      const { DATABASE_URL: _ignored, ...env } = process.env;
+      const db: Record<string, string> = url ? { DATABASE_URL: `${url}${url.includes("?") ? "&" : "?"}options=-csearch_path%3D${schema}`, FAULT_SCHEMA: schema! } : {};
+      return { ...env, IDSYNC_DATA_DIR: dataDir, LOG_LEVEL: "info", ...db, ...extra };
+    },
+    async open() {
+      if (url) {
+        const knex = postgresKnex(url, schema!);
+        await migrateToLatest(knex, schema!);
+        return { knex, close: () => knex.destroy() };
+      }
+      const db = await openDatabase({ dataDir });
+      await migrateToLatest(db.knex);
+      return { knex: db.knex, close: () => db.close() };
+    },
+    async drop() {
+      if (url) {
+        const admin = postgresKnex(url);
+        await admin.raw(`drop schema if exists ${schema} cascade`);
+        await admin.destroy();
+      }
+      fs.rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+  return store;
+}
 
 export interface ServeChild {
+  readonly child: ChildProcess;
   readonly url: string;
-  readonly adminToken: string;
-  readonly process: ChildProcess;
+  output(): string;
   /** Resident set size in bytes, from /proc. */
   rss(): number;
-  output(): string;
+  /** SIGKILL, resolved once the process is reaped (so its data-dir lock is seen as stale). */
+  kill(): Promise<void>;
+  /** SIGTERM and wait. */
   stop(): Promise<void>;
 }
 
-export async function startServeChild(env: Record<string, string> = {}): Promise<ServeChild> {
-  const adminToken = `soak-admin-${randomBytes(12).toString("hex")}`;
-  const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "idsync-soak-"));
-  const { DATABASE_URL: pgUrl, ...inherited } = process.env;
-  let database: Record<string, string> = {};
-  let dropSchema = async () => undefined;
-  if (pgUrl) {
-    const schema = `soak_${randomBytes(6).toString("hex")}`;
-    const admin = postgresKnex(pgUrl);
-    await admin.raw(`create schema ${schema}`);
-    const url = new URL(pgUrl);
-    url.searchParams.set("options", `-c search_path=${schema}`);
-    database = { DATABASE_URL: url.toString() };
-    dropSchema = async () => {
-      await admin.raw(`drop schema ${schema} cascade`);
-      await admin.destroy();
-    };
-  }
-  const child = spawn(process.execPath, [path.resolve("bin/idsync.js"), "serve"], {
-    env: { ...inherited, IDSYNC_DATA_DIR: dataDir, PORT: "0", HOST: "127.0.0.1", IDSYNC_ADMIN_TOKEN: adminToken, IDSYNC_DEMO: "false", LOG_LEVEL: "info", ...database, ...env },
-  });
-  let output = "";
+function exited(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => child.once("exit", () => resolve()));
+}
+
+export async function spawnServe(store: FaultStore): Promise<ServeChild> {
+  const child = spawn(process.execPath, [BIN, "serve"], { env: store.env({ PORT: "0", HOST: "127.0.0.1", IDSYNC_ADMIN_TOKEN: ADMIN_TOKEN }) });
+  let out = "";
   // the access log of a long run is large: keep its tail only
-  const keep = (chunk: Buffer) => void (output = (output + chunk).slice(-200_000));
+  const keep = (c: Buffer) => void (out = (out + c).slice(-500_000));
   child.stdout!.on("data", keep);
   child.stderr!.on("data", keep);
   const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`serve did not start:\n${output}`)), 60_000);
+    const timer = setTimeout(() => reject(new Error(`serve did not start:\n${out}`)), 60_000);
     const check = () => {
-      const match = /"url":"(http:\/\/127\.0\.0\.1:\d+)"/.exec(output);
+      const match = /"url":"(http:\/\/127\.0\.0\.1:\d+)"/.exec(out);
       if (match) {
         clearTimeout(timer);
         resolve(match[1]!);
       } else if (child.exitCode !== null) {
         clearTimeout(timer);
-        reject(new Error(`serve exited:\n${output}`));
-      } else setTimeout(check, 100);
+        reject(new Error(`serve exited ${child.exitCode}:\n${out}`));
+      } else setTimeout(check, 50);
     };
     check();
   });
   return {
-    url, adminToken, process: child,
+    child, url, output: () => out,
     rss: () => Number(/VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${child.pid}/status`, "utf8"))?.[1] ?? 0) * 1024,
-    output: () => output,
+    async kill() {
+      child.kill("SIGKILL");
+      await exited(child);
+    },
     async stop() {
-      if (child.exitCode === null) {
-        child.kill("SIGTERM");
-        await new Promise((resolve) => child.once("exit", resolve));
-      }
-      fs.rmSync(dataDir, { recursive: true, force: true });
-      await dropSchema();
+      child.kill("SIGTERM");
+      await exited(child);
     },
   };
+}
+
+export async function admin(url: string, method: string, p: string, body?: unknown): Promise<{ status: number; body: any }> { // eslint-disable-line @typescript-eslint/no-explicit-any
+  const r = await fetch(`${url}/admin/v1${p}`, { method, headers: { authorization: `Bearer ${ADMIN_TOKEN}`, "content-type": "application/json" }, body: body === undefined ? undefined : JSON.stringify(body) });
+  const text = await r.text();
+  return { status: r.status, body: text ? JSON.parse(text) : undefined };
 }

@@ -13,6 +13,7 @@ import { openApiRoute } from "./openapi.ts";
 import { BadRequestError, problemStatus, sendProblem } from "../problem.ts";
 import { SCIM_PATH } from "../../sources/scim/scim-router.ts";
 import { reconcileRoutes } from "./reconcile-routes.ts";
+import { AuthThrottle, clientKey } from "../auth-throttle.ts";
 
 export const ADMIN_PATH = "/admin/v1";
 
@@ -39,7 +40,14 @@ export function createAdminRouter(options: { db: Knex; log: Logger; publicUrl: s
 
   // GET /openapi.json: the API's description, readable without an admin token
   router.use(openApiRoute());
+  const authThrottle = new AuthThrottle(); // failed authentications per client IP: token guessing
   router.use(async (req: AdminRequest, res, next) => {
+    const client = clientKey(req);
+    const throttled = authThrottle.retryAfter(client);
+    if (throttled > 0) {
+      res.setHeader("Retry-After", String(throttled));
+      return sendProblem(res, 429, "Too Many Requests", "Too many failed authentications from this client; retry after the delay given");
+    }
     const token = bearerToken(req.get("authorization"));
     try {
       req.admin = token ? await verifyAdminToken(db, token) : undefined;
@@ -47,6 +55,7 @@ export function createAdminRouter(options: { db: Knex; log: Logger; publicUrl: s
       return next(error);
     }
     if (!req.admin) {
+      authThrottle.fail(client);
       res.setHeader("WWW-Authenticate", `Bearer realm="idsync admin"`);
       return sendProblem(res, 401, "Unauthorized", "An admin token is required (Authorization: Bearer <IDSYNC_ADMIN_TOKEN>)");
     }

@@ -10,7 +10,7 @@ const ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";
 /** Only what toPulledUser reads: Google sends a lot more per user. */
 export const USER_FIELDS = "nextPageToken,users(id,primaryEmail,name(givenName,familyName,fullName),suspended,archived,organizations(department,primary),externalIds(type,value))";
 export const DELETED_USER_FIELDS = "nextPageToken,users(id)";
-export const GROUP_ITEM_FIELDS = "id,email,name,description";
+export const GROUP_ITEM_FIELDS = "id,email,name,description,directMembersCount";
 export const GROUP_FIELDS = `nextPageToken,groups(${GROUP_ITEM_FIELDS})`;
 export const MEMBER_FIELDS = "nextPageToken,members(id,email,type,status)";
 
@@ -57,5 +57,7 @@ export function toPulledGroup(group: admin_directory_v1.Schema$Group): PulledGro
     displayName,
     email: group.email ?? null,
     resource: { displayName, ...(group.email ? { email: group.email } : {}), ...(group.description ? { description: group.description } : {}) },
+    // kept out of the resource: it changes with every membership change, the group does not
+    ...(group.directMembersCount != null && /^\d+$/.test(String(group.directMembersCount)) ? { memberCount: Number(group.directMembersCount) } : {}),
   };
 }

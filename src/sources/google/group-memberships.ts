@@ -66,10 +66,10 @@ export async function readGroupMemberships(session: DirectorySession, scope: Gro
   return { groups: [...groups.values()], memberships };
 }
 
-function listMembers(session: DirectorySession, group: PulledGroup): Promise<admin_directory_v1.Schema$Member[]> {
+async function listMembers(session: DirectorySession, group: PulledGroup): Promise<admin_directory_v1.Schema$Member[]> {
   const { directory, requests } = session;
   const what = `members.list ${group.email ?? group.sourceId}`;
-  return collectPages(what, "members", async (pageToken) => {
+  const members = await collectPages(what, "members", async (pageToken) => {
     const page = await requests.sendOrNull({ what, pageToken },
       (options) => directory.members.list({ groupKey: group.sourceId, maxResults: 200, fields: MEMBER_FIELDS, ...(pageToken ? { pageToken } : {}) }, options),
       [404]);
@@ -77,4 +77,10 @@ function listMembers(session: DirectorySession, group: PulledGroup): Promise<adm
     if (!page) throw new IncompletePullError(`${what}: the group disappeared while the pull read it`);
     return page;
   }, (page) => page.members);
+  // an answer without its members key reads as "no members": believable only if Google counts none.
+  // (A partial list is not checked: the count may lag a change by a moment.)
+  if (members.length === 0 && (group.memberCount ?? 0) > 0) {
+    throw new IncompletePullError(`${what}: Google counts ${group.memberCount} direct members but listed none`);
+  }
+  return members;
 }

@@ -28,5 +28,12 @@ export function toScimError(error: unknown): { error: ScimError; unexpected: boo
   if (error instanceof TypeError && !("code" in error)) return { error: scimError(400, "invalidValue", error.message), unexpected: false };
   const pg = error as PgError;
   if (pg?.code === "23505") return { error: scimError(409, "uniqueness", "a resource with that unique attribute already exists"), unexpected: false };
+  // class 22 (data exception): a value the database cannot hold as given — a NUL byte (22021), a lone
+  // surrogate in JSON (22P02/22P05), a number or date out of range. The client's input, so a 400.
+  if (typeof pg?.code === "string" && pg.code.startsWith("22")) {
+    return { error: scimError(400, "invalidValue", "a value in the request cannot be stored (NUL bytes, unpaired surrogates and out-of-range values are not accepted)"), unexpected: false };
+  }
+  // class 54 (program limit exceeded): a userName too long for its index (54000), a statement too deep (54001)
+  if (typeof pg?.code === "string" && pg.code.startsWith("54")) return { error: scimError(400, "invalidValue", "a value in the request is too large to store"), unexpected: false };
   return { error: scimError(500, null, "Internal server error"), unexpected: true };
 }

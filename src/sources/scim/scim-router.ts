@@ -12,6 +12,7 @@ import { ScimUserResource } from "./resources/user-resource.ts";
 import { ScimGroupResource } from "./resources/group-resource.ts";
 import type { ScimContext } from "./scim-context.ts";
 import { TokenBuckets, type RateLimit } from "./rate-limit.ts";
+import { AuthThrottle, clientKey, type AuthThrottleOptions } from "../../http/auth-throttle.ts";
 
 export const SCIM_PATH = "/scim/v2";
 const SCIM_MEDIA_TYPE = "application/scim+json; charset=utf-8";
@@ -24,9 +25,19 @@ export interface ScimRouterOptions {
   bodyLimitBytes: number;
   maxPageSize: number;
   rateLimit: RateLimit;
+  /** Throttling of failed authentications per client IP (token guessing); defaults in auth-throttle.ts. */
+  authThrottle?: Partial<AuthThrottleOptions>;
 }
 
 type ScimRequest = Request & { scimContext?: ScimContext };
+
+/** Whether a parsed JSON value holds U+0000 in any string or key. */
+function holdsNul(value: unknown): boolean {
+  if (typeof value === "string") return value.includes("\u0000");
+  if (Array.isArray(value)) return value.some(holdsNul);
+  if (value !== null && typeof value === "object") return Object.entries(value).some(([k, v]) => k.includes("\u0000") || holdsNul(v));
+  return false;
+}
 
 function sendScimError(res: Response, status: number, detail: string, scimType?: string, headers: Record<string, string> = {}): void {
   for (const [name, value] of Object.entries(headers)) res.setHeader(name, value);
@@ -57,16 +68,23 @@ export function createScimRouter(options: ScimRouterOptions): express.Router {
   declareScimResources(ScimUserResource as never, ScimGroupResource as never);
   const baseUrl = `${options.publicUrl}${SCIM_PATH}`;
   const buckets = new TokenBuckets(options.rateLimit);
+  const authThrottle = new AuthThrottle(options.authThrottle);
   const router = express.Router();
 
   router.use(rfcResponseHeaders);
 
   // authenticate before parsing bodies, so an unauthenticated caller costs no parse
   router.use(async (req: ScimRequest, res, next) => {
+    const client = clientKey(req);
+    const throttled = authThrottle.retryAfter(client);
+    if (throttled > 0) return sendScimError(res, 429, "Too many failed authentications from this client; retry after the delay given", undefined, { "Retry-After": String(throttled) });
     const token = bearerToken(req.get("authorization"));
     try {
       const principal = token ? await verifyScimToken(options.db, token) : undefined;
-      if (!principal) return sendScimError(res, 401, "A valid bearer token is required (Authorization: Bearer <SCIM token>)");
+      if (!principal) {
+        authThrottle.fail(client);
+        return sendScimError(res, 401, "A valid bearer token is required (Authorization: Bearer <SCIM token>)");
+      }
       const wait = buckets.take(principal.tokenId);
       if (wait > 0) return sendScimError(res, 429, "Too many requests for this SCIM token; retry after the delay given", undefined, { "Retry-After": String(wait) });
       req.scimContext = { scope: principal, db: options.db, baseUrl, maxPageSize: options.maxPageSize, log: options.log };
@@ -78,6 +96,20 @@ export function createScimRouter(options: ScimRouterOptions): express.Router {
   });
 
   router.use(express.json({ type: ["application/scim+json", "application/json"], limit: options.bodyLimitBytes, strict: false }));
+  // NUL can be stored in no PostgreSQL text, and the embedded database's wire adapter does not survive
+  // one in a parameter: refused here, in SCIM's form, before any query is built
+  router.use((req: Request, res: Response, next: NextFunction) => {
+    let url = req.url;
+    try {
+      url = decodeURIComponent(req.url);
+    } catch {
+      // a malformed escape: the filter or path parser answers it
+    }
+    if (url.includes("\u0000") || holdsNul(req.body)) {
+      return sendScimError(res, 400, "NUL characters (U+0000) are not allowed in SCIM values", "invalidValue");
+    }
+    next();
+  });
 
   // The resource verbs go straight to the resource classes: through scimmy-routers each request walks
   // a dozen nested routers and resets every resource's basepath (~10 % of a GET's CPU, measured).

@@ -55,7 +55,7 @@ describe("paging and fields", () => {
     expect(users.query.fields).toMatch(/^nextPageToken,users\(id,primaryEmail,name\(/);
     expect(users.query.fields).toContain("suspended,archived");
     expect(fake.requests.find((r) => r.query.showDeleted)!.query.fields).toBe("nextPageToken,users(id)");
-    expect(fake.requests.find((r) => r.path.endsWith("/groups"))!.query).toMatchObject({ maxResults: "200", fields: "nextPageToken,groups(id,email,name,description)" });
+    expect(fake.requests.find((r) => r.path.endsWith("/groups"))!.query).toMatchObject({ maxResults: "200", fields: "nextPageToken,groups(id,email,name,description,directMembersCount)" });
     for (const members of fake.requests.filter((r) => r.path.endsWith("/members"))) {
       expect(members.query).toMatchObject({ maxResults: "200", fields: "nextPageToken,members(id,email,type,status)" });
     }

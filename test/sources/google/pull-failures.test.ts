@@ -110,6 +110,14 @@ describe("incomplete answers", () => {
     await expect(fullPull(connectionFor(fake), testDeps())).rejects.toThrow(/page chain broke \(404/);
   });
 
+  test("a members answer without its `members` key, for a group Google counts members in, is not an empty group", async () => {
+    fake.knobs.fail(/\/members$/, "missingKey");
+    await expect(fullPull(connectionFor(fake), testDeps())).rejects.toThrow(/counts \d+ direct members but listed none/);
+    fake.knobs.clearFaults();
+    fake.knobs.fail(/\/members$/, "emptyPage");
+    await expect(fullPull(connectionFor(fake), testDeps())).rejects.toThrow(/counts \d+ direct members but listed none/);
+  });
+
   test("a page chain that loops", async () => {
     fake.knobs.fail(/\/members$/, "loopingChain");
     await expect(fullPull(connectionFor(fake), testDeps())).rejects.toThrow(/nextPageToken repeated/);

@@ -17,14 +17,35 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 const invalidFilter = (detail: string) => scimError(400, "invalidFilter", detail);
 
+/** How deeply and/or/not/[] may nest: no IdP sends more than a few levels; thousands would overflow PostgreSQL's stack. */
+export const MAX_FILTER_DEPTH = 64;
+
 /** Parses a filter string; a syntax error is a 400 invalidFilter naming the problem. */
 export function parseFilter(expression: string): Filter {
   if (expression.trim() === "") throw invalidFilter("the filter is empty");
+  let filter: Filter;
   try {
-    return parse(normaliseFilterExpression(expression));
+    filter = parse(normaliseFilterExpression(expression));
   } catch (error) {
-    throw invalidFilter(`the filter "${expression}" is not valid SCIM filter syntax: ${(error as Error).message}`);
+    throw invalidFilter(`the filter "${expression.slice(0, 200)}" is not valid SCIM filter syntax: ${(error as Error).message}`);
   }
+  if (nestingDepth(filter) > MAX_FILTER_DEPTH) throw invalidFilter(`the filter nests deeper than ${MAX_FILTER_DEPTH} levels`);
+  return filter;
+}
+
+/** The filter tree's depth, walked without recursion (the tree may be thousands deep). */
+function nestingDepth(root: Filter): number {
+  let deepest = 0;
+  const stack: Array<[Filter, number]> = [[root, 1]];
+  while (stack.length > 0) {
+    const [node, depth] = stack.pop()!;
+    deepest = Math.max(deepest, depth);
+    if (deepest > MAX_FILTER_DEPTH) return deepest;
+    if (node.op === "and" || node.op === "or") for (const child of node.filters) stack.push([child, depth + 1]);
+    else if (node.op === "not") stack.push([node.filter, depth + 1]);
+    else if (node.op === "[]") stack.push([node.valFilter, depth + 1]);
+  }
+  return deepest;
 }
 
 /** Compiles a filter string to a WHERE fragment for the given resource shape. */

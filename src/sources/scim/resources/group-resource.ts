@@ -154,7 +154,7 @@ export class ScimGroupResource extends SCIMMY.Resources.Group {
       const steps = planGroupPatch(Operations);
       const membership = memberOnlyChange(steps, id);
       if (membership) {
-        // the common Entra and Okta shapes: one statement, holding the group's lock for the least time
+        // the common Entra and Okta shapes: one writing statement after the lock, holding it for the least time
         const result = await changeGroupMembers(ctx.db, ctx.scope, id, membership.add, membership.remove, "SCIM PATCH /Groups/");
         if (!result.groupFound) throw scimError(404, null, `Group ${id} not found`);
         if (result.unknown.length > 0) throw unknownMembersError(result.unknown);
