@@ -10,6 +10,7 @@
 import { hostname } from "node:os";
 import type { Knex } from "knex";
 import { runSql } from "../db/run-sql.ts";
+import { isAlive } from "../db/data-dir-lock.ts";
 
 export const INTERRUPTED_MESSAGE = "interrupted: the process running it stopped (killed or lost its database) before the run finished; nothing of it was committed, the next scheduled run retries it";
 
@@ -28,15 +29,6 @@ export interface MarkOptions {
    * run and every lease is a dead one's. Default: false (PostgreSQL, other replicas may be running).
    */
   readonly singleProcess?: boolean;
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === "EPERM";
-  }
 }
 
 /** Whether a lease owner (`host:pid:uuid`, see connection-lease.ts) is certainly dead. */

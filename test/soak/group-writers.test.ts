@@ -6,6 +6,7 @@
 // `SOAK=full` scales the work up (npm run soak); the default is the short CI run.
 import { afterAll, beforeAll, expect, test } from "vitest";
 import { startScimHarness, type ScimClient, type ScimHarness, type ScimResponse } from "../support/scim-harness.ts";
+import { seededRandom } from "../fakes/seeded-random.ts";
 
 const FULL = process.env.SOAK === "full";
 const WRITERS = FULL ? 32 : 8;
@@ -43,16 +44,7 @@ beforeAll(async () => {
 }, 120_000);
 afterAll(() => harness?.close());
 
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const rng = seededRandom;
 
 /** A membership operation's effect, in order: add (true) or remove (false) of one user. */
 type Effect = readonly [userId: string, present: boolean];

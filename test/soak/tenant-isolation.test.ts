@@ -4,6 +4,7 @@
 // `SOAK=full` scales the work up (npm run soak); the default is the short CI run.
 import { afterAll, beforeAll, expect, test } from "vitest";
 import { startScimHarness, type ScimClient, type ScimHarness, type ScimResponse } from "../support/scim-harness.ts";
+import { seededRandom } from "../fakes/seeded-random.ts";
 
 const FULL = process.env.SOAK === "full";
 const ACCOUNTS = FULL ? 12 : 6;
@@ -19,17 +20,7 @@ beforeAll(async () => {
 });
 afterAll(() => harness?.close());
 
-/** mulberry32: a small seeded generator, so a failing interleaving can be replayed. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const rng = seededRandom;
 
 interface ExpectedUser { id: string; userName: string; active: boolean; givenName: string; familyName: string }
 interface ExpectedGroup { id: string; displayName: string; members: Set<string> }
