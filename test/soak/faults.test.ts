@@ -18,7 +18,7 @@ import { createApp } from "../../src/http/app.ts";
 import { migrateToLatest } from "../../src/db/migrations.ts";
 import { postgresKnex } from "../../src/db/database.ts";
 import { reconcileAccount } from "../../src/reconcile/reconcile-account.ts";
-import { runPull, type PullDeps } from "../../src/scheduler/pull-run.ts";
+import { runPull, type PullDeps, type PullResult } from "../../src/scheduler/pull-run.ts";
 import { markInterruptedRuns } from "../../src/scheduler/interrupted-runs.ts";
 import { startScimHarness, scimClient, type ScimClient, type ScimHarness } from "../support/scim-harness.ts";
 import { emptyDirectory, type FakeDirectory } from "../fakes/google/fake-directory.ts";
@@ -347,6 +347,18 @@ async function access(db: Knex, accountId: string): Promise<Map<string, string>>
   return state;
 }
 
+/** After a pull against a faulty directory: no access lost, and the run either succeeded or says it stopped. */
+async function expectNothingRemoved(name: string, run: PullResult, before: Map<string, string>, after: Map<string, string>, recoverable = false): Promise<void> {
+  stats.pull_fault_cases++;
+  mark(`pull fault ${name}: ${run.status} ${run.error ?? ""}`);
+  const removed = removals(before, after);
+  stats.removals_on_bad_data += removed;
+  expect(removed).toBe(0);
+  if (recoverable) expect(run.status).toBe("succeeded");
+  // a fault either stops the run, or the run read the whole directory anyway (nothing changed)
+  if (run.status !== "succeeded") expect(["aborted", "failed"]).toContain(run.status);
+}
+
 function removals(before: Map<string, string>, after: Map<string, string>): number {
   let n = 0;
   for (const [key, value] of before) {
@@ -410,14 +422,7 @@ describe("pull faults matrix: after one good pull, every failure leaves access u
       const usersBefore = await users();
       inject(fake);
       const run = await runPull(db(), connectionId, { mode: "full", trigger: "fault" }, deps);
-      stats.pull_fault_cases++;
-      mark(`pull fault ${name}: ${run.status} ${run.error ?? ""}`);
-      const removed = removals(before, await access(db(), account.id));
-      stats.removals_on_bad_data += removed;
-      expect(removed).toBe(0);
-      if (recoverable) expect(run.status).toBe("succeeded");
-      // a fault either stops the run, or the run read the whole directory anyway (nothing changed)
-      if (run.status !== "succeeded") expect(["aborted", "failed"]).toContain(run.status);
+      await expectNothingRemoved(name, run, before, await access(db(), account.id), recoverable);
       expect(await users()).toBe(usersBefore);
       // and the next clean pull works
       fake.knobs.clearFaults();
@@ -464,13 +469,7 @@ describe("pull faults matrix: after one good pull, every failure leaves access u
       expect(before.size).toBeGreaterThan(12);
       inject(fake, secret);
       const run = await runPull(db(), connectionId, { mode: "delta", trigger: "fault" }, deps());
-      stats.pull_fault_cases++;
-      mark(`pull fault ${name}: ${run.status} ${run.error ?? ""}`);
-      const removed = removals(before, await access(db(), account.id));
-      stats.removals_on_bad_data += removed;
-      expect(removed).toBe(0);
-      if (recoverable) expect(run.status).toBe("succeeded");
-      if (run.status !== "succeeded") expect(["aborted", "failed"]).toContain(run.status);
+      await expectNothingRemoved(name, run, before, await access(db(), account.id), recoverable);
     } finally {
       await fake.close();
     }

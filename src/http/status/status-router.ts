@@ -4,6 +4,7 @@
 // keeps other sites from posting them with the operator's cookie, and the Origin is checked too.
 import express, { type Request, type Response } from "express";
 import type { Knex } from "knex";
+import { runSql } from "../../db/run-sql.ts";
 import { verifyAdminToken, type AdminPrincipal } from "../../accounts/admin-tokens.ts";
 import { findRun } from "../../accounts/membership-views.ts";
 import { approveHeldRun, rejectHeldRun } from "../../reconcile/runs.ts";
@@ -99,8 +100,8 @@ ${audit.map((a: { occurred_at: Date; actor: string; action: string; target_type:
     } catch (error) {
       return res.status(409).type("html").send(page("Not held", html`<p>${(error as Error).message}</p>`, true));
     }
-    const { rows: [account] } = await db.raw(`select slug from accounts where id = ?`, [run.account_id]);
-    res.redirect(303, `/accounts/${encodeURIComponent(account.slug)}`);
+    const { rows: [account] } = await runSql<{ slug: string }>(db, `select slug from accounts where id = ?`, [run.account_id]);
+    res.redirect(303, `/accounts/${encodeURIComponent(account!.slug)}`);
   };
   router.post("/runs/:id/approve", decide(true));
   router.post("/runs/:id/reject", decide(false));
