@@ -4,7 +4,7 @@ import { loadSettings, ConfigError } from "../config/settings.ts";
 import { createLogger } from "../log/logger.ts";
 import { openDatabase } from "../db/database.ts";
 import { migrateToLatest } from "../db/migrations.ts";
-import { startServer } from "../http/server.ts";
+import { startServer, type RunningServer } from "../http/server.ts";
 import { AdminClient, CliError } from "./admin-client.ts";
 import { commands } from "./commands.ts";
 import { reconcileCommands } from "./reconcile-commands.ts";
@@ -69,16 +69,21 @@ const OPTIONS = {
 async function serve(scheduler: boolean): Promise<void> {
   const settings = loadSettings();
   const log = createLogger(settings.logLevel);
-  const server = await startServer(settings, log, { scheduler });
-  const stop = (signal: string) => {
-    log.info({ signal }, "shutting down");
-    server.close().then(() => process.exit(0), (error) => {
+  let server: RunningServer | undefined;
+  let stopping = false;
+  const stop = (reason: string, exitCode: number) => {
+    if (stopping) return;
+    stopping = true;
+    log.info({ reason }, "shutting down");
+    (server?.close() ?? Promise.resolve()).then(() => process.exit(exitCode), (error) => {
       log.error({ err: error }, "shutdown failed");
       process.exit(1);
     });
   };
-  process.once("SIGTERM", () => stop("SIGTERM"));
-  process.once("SIGINT", () => stop("SIGINT"));
+  // 70 (EX_SOFTWARE): a failure the supervisor answers with a restart
+  server = await startServer(settings, log, { scheduler, onDatabaseLost: () => stop("embedded database lost", 70) });
+  process.once("SIGTERM", () => stop("SIGTERM", 0));
+  process.once("SIGINT", () => stop("SIGINT", 0));
 }
 
 async function migrate(): Promise<void> {

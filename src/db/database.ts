@@ -3,7 +3,7 @@
 import path from "node:path";
 import knexFactory, { type Knex } from "knex";
 import { lockDataDir } from "./data-dir-lock.ts";
-import { openPglite } from "./embedded-pglite.ts";
+import { openPglite, type EmbeddedDatabaseLostError } from "./embedded-pglite.ts";
 
 export type DatabaseKind = "postgres" | "pglite";
 
@@ -30,7 +30,14 @@ function describePostgres(url: string): string {
   return `PostgreSQL at ${parsed.hostname}:${parsed.port || 5432}${parsed.pathname}`;
 }
 
-export async function openDatabase(options: { databaseUrl?: string; dataDir: string }): Promise<Database> {
+export interface OpenOptions {
+  databaseUrl?: string;
+  dataDir: string;
+  /** The embedded database's session failed for good (a pg pool reconnects by itself; PGlite cannot). */
+  onEmbeddedLost?: (error: EmbeddedDatabaseLostError) => void;
+}
+
+export async function openDatabase(options: OpenOptions): Promise<Database> {
   if (options.databaseUrl) {
     const knex = postgresKnex(options.databaseUrl);
     return { kind: "postgres", knex, description: describePostgres(options.databaseUrl), close: () => knex.destroy() };
@@ -38,7 +45,7 @@ export async function openDatabase(options: { databaseUrl?: string; dataDir: str
   const dataDir = path.join(options.dataDir, "pglite");
   const unlock = lockDataDir(dataDir);
   try {
-    const embedded = await openPglite({ dataDir });
+    const embedded = await openPglite({ dataDir, onLost: options.onEmbeddedLost });
     return {
       kind: "pglite",
       knex: embedded.knex,

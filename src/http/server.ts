@@ -1,6 +1,5 @@
 // `idsync serve`: open the database, migrate, make sure an operator can get in, listen, and on
 // SIGTERM/SIGINT stop accepting, finish in-flight requests and close the database.
-import http from "node:http";
 import { once } from "node:events";
 import type { AddressInfo } from "node:net";
 import type { Settings } from "../config/settings.ts";
@@ -11,6 +10,7 @@ import { createAdminToken, ensureAdminToken, hasAdminTokens } from "../accounts/
 import { createAccount, listAccounts } from "../accounts/accounts.ts";
 import { createScimConnection } from "../accounts/connections.ts";
 import { createApp } from "./app.ts";
+import { createHttpServer } from "./http-server.ts";
 import { SCIM_PATH } from "../sources/scim/scim-router.ts";
 import { ReconcileScheduler } from "../scheduler/reconcile-scheduler.ts";
 import { PullScheduler } from "../scheduler/pull-scheduler.ts";
@@ -52,11 +52,20 @@ export interface ServeOptions {
   readonly announce?: Announce;
   /** Tests and the demo: how pulls reach their directories (local fakes). */
   readonly pullDeps?: (connectionId: string) => PullDeps;
+  /** The embedded database cannot go on: the caller stops the process so its supervisor restarts it. */
+  readonly onDatabaseLost?: () => void;
 }
 
 export async function startServer(settings: Settings, log: Logger, options: ServeOptions = {}): Promise<RunningServer> {
   const announce = options.announce ?? ((t: string) => process.stdout.write(`${t}\n`));
-  const database = await openDatabase({ databaseUrl: settings.databaseUrl, dataDir: settings.dataDir });
+  const database = await openDatabase({
+    databaseUrl: settings.databaseUrl,
+    dataDir: settings.dataDir,
+    onEmbeddedLost(error) {
+      log.fatal({ err: error }, "the embedded database's session failed; every query now fails until idsync restarts");
+      options.onDatabaseLost?.();
+    },
+  });
   try {
     const ran = await migrateToLatest(database.knex);
     if (ran.length > 0) log.info({ migrations: ran }, "database migrated");
@@ -64,7 +73,7 @@ export async function startServer(settings: Settings, log: Logger, options: Serv
     // a previous process killed mid-pull left its run "running" and its lease held: mark and free them
     const interrupted = await markInterruptedRuns(database.knex, { singleProcess: database.kind === "pglite" });
     if (interrupted.marked > 0 || interrupted.leasesReleased > 0) log.warn(interrupted, "runs interrupted by an earlier stop were marked failed; their connections are pulled again");
-    const server = http.createServer({ keepAliveTimeout: 65_000 });
+    const server = createHttpServer();
     server.listen(settings.port, settings.host);
     await once(server, "listening");
     const port = (server.address() as AddressInfo).port;

@@ -1,6 +1,7 @@
 // Every way a SCIM request can fail answers in RFC 7644 §3.12's error form, with the status and
 // scimType a client can act on, the headers RFC 6750/6585 ask for, and never a leak of internals.
 import http from "node:http";
+import net from "node:net";
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { scimClient, startScimHarness, type ScimClient, type ScimHarness, type ScimResponse } from "../support/scim-harness.ts";
@@ -150,6 +151,41 @@ describe("413 for a body over the limit", () => {
     expectScimError(await tenant.post("/Users", userBody("big@example.com", { title: "x".repeat(4096) })), 413);
     expect((await tenant.post("/Users", userBody("fits@example.com", { title: "x".repeat(512) }))).status).toBe(201);
     expect((await tenant.get(`/Users?filter=${encodeURIComponent('userName eq "big@example.com"')}`)).body.totalResults).toBe(0);
+  });
+});
+
+describe("requests Node's HTTP parser refuses still answer in SCIM's form", () => {
+  /** Sends raw bytes and reads the whole answer (the server closes the connection after a refusal). */
+  async function raw(bytes: string): Promise<{ status: number; type: string; body: any }> {
+    const url = new URL(harness.url);
+    const socket = net.connect(Number(url.port), url.hostname);
+    socket.end(bytes);
+    let text = "";
+    for await (const chunk of socket) text += chunk;
+    const [head, body] = text.split("\r\n\r\n");
+    return { status: Number(head!.split(" ")[1]), type: /content-type: ([^\r]+)/i.exec(head!)?.[1] ?? "", body: JSON.parse(body!) };
+  }
+
+  test("a filter too long for a request line is a 431 that points to POST /.search", async () => {
+    // within the comparison limit, but over 16 KiB
+    const filter = Array.from({ length: 90 }, (_, i) => `userName eq "${"u".repeat(200)}${i}@example.com"`).join(" or ");
+    const response = await client.get(`/Users?filter=${encodeURIComponent(filter)}`);
+    expectScimError(response, 431);
+    expect(response.body.detail).toMatch(/POST \/\.search/);
+    // the same filter in a body is answered
+    const search = await client.post("/Users/.search", { schemas: ["urn:ietf:params:scim:api:messages:2.0:SearchRequest"], filter });
+    expect(search.status).toBe(200);
+  });
+
+  test("bytes that are not HTTP are a 400, in SCIM's form on /scim/v2 and as a problem elsewhere", async () => {
+    const scim = await raw("GET /scim/v2/Users HTTP/1.1\r\nHost: x\r\nContent-Length: nope\r\n\r\n");
+    expect(scim.status).toBe(400);
+    expect(scim.type).toMatch(/^application\/scim\+json/);
+    expect(scim.body).toMatchObject({ schemas: [ERROR], status: "400" });
+    const admin = await raw("GET /admin/v1/accounts HTTP/1.1\r\nHost: x\r\nContent-Length: nope\r\n\r\n");
+    expect(admin.status).toBe(400);
+    expect(admin.type).toMatch(/^application\/problem\+json/);
+    expect(admin.body).toMatchObject({ status: 400, title: "Bad Request" });
   });
 });
 

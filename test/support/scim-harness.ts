@@ -1,11 +1,11 @@
 // A real idsync HTTP server on a loopback port, on the test database, with accounts and SCIM tokens
 // made through the same functions the admin API uses. Tests speak HTTP to it like Okta and Entra do.
-import http from "node:http";
 import { once } from "node:events";
 import type { AddressInfo } from "node:net";
 import { loadSettings } from "../../src/config/settings.ts";
 import { createLogger, type Logger } from "../../src/log/logger.ts";
 import { createApp } from "../../src/http/app.ts";
+import { createHttpServer } from "../../src/http/http-server.ts";
 import { createAccount } from "../../src/accounts/accounts.ts";
 import { createScimConnection } from "../../src/accounts/connections.ts";
 import { createAdminToken } from "../../src/accounts/admin-tokens.ts";
@@ -68,7 +68,7 @@ export function scimClient(scimUrl: string, token: string, meta: { connectionId:
 export async function startScimHarness(options: { env?: Record<string, string>; log?: Logger } = {}): Promise<ScimHarness> {
   const db = await openTestDatabase();
   const settings = loadSettings({ LOG_LEVEL: "silent", ...options.env });
-  const server = http.createServer();
+  const server = createHttpServer();
   server.listen(0, "127.0.0.1");
   await once(server, "listening");
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;

@@ -1,7 +1,7 @@
 // The SCIM filter compiler on its own: filter string in, parameterized SQL out. No database; the
 // assertions name the parts of the SQL that carry meaning (operators, lower(), exists, bindings).
 import { beforeAll, describe, expect, test } from "vitest";
-import { compileFilter } from "../../src/sources/scim/filter/compile-filter.ts";
+import { compileFilter, MAX_FILTER_COMPARISONS, MAX_FILTER_SUBQUERIES } from "../../src/sources/scim/filter/compile-filter.ts";
 import type { ResourceSqlShape } from "../../src/sources/scim/filter/resource-sql-shape.ts";
 import { userSqlShape } from "../../src/sources/scim/resources/user-sql-shape.ts";
 import { groupSqlShape } from "../../src/sources/scim/resources/group-sql-shape.ts";
@@ -254,6 +254,24 @@ describe("user values never reach the SQL text", () => {
 });
 
 describe("invalid filters are 400 invalidFilter", () => {
+  test("more comparisons than the limit; the limit itself compiles", () => {
+    const chain = (n: number) => Array.from({ length: n }, (_, i) => `userName eq "u${i}"`).join(" or ");
+    expect(user(chain(MAX_FILTER_COMPARISONS)).bindings).toHaveLength(MAX_FILTER_COMPARISONS);
+    expect(expectInvalidFilter(() => user(chain(MAX_FILTER_COMPARISONS + 1)))).toContain(`more than ${MAX_FILTER_COMPARISONS} comparisons`);
+  });
+
+  test("more subqueries into multi-valued attributes than the limit, however they are written", () => {
+    const members = (n: number) => Array.from({ length: n }, (_, i) => `members.value eq "m${i}"`).join(" and ");
+    expect(group(members(MAX_FILTER_SUBQUERIES)).sql.match(/exists \(/g)).toHaveLength(MAX_FILTER_SUBQUERIES);
+    expect(expectInvalidFilter(() => group(members(MAX_FILTER_SUBQUERIES + 1)))).toContain("multi-valued");
+    // value paths, bare multi-valued attributes and negations count alike; a fused value path is one
+    const mixed = Array.from({ length: MAX_FILTER_SUBQUERIES + 1 }, (_, i) =>
+      [`emails[type eq "t${i}"]`, `not (emails.value eq "e${i}")`, `groups.value eq "g${i}"`][i % 3]).join(" or ");
+    expectInvalidFilter(() => user(mixed));
+    const fused = Array.from({ length: MAX_FILTER_SUBQUERIES }, (_, i) => `emails[type eq "work"].value eq "x${i}"`).join(" or ");
+    expect(user(fused).sql.match(/exists \(/g)).toHaveLength(MAX_FILTER_SUBQUERIES);
+  });
+
   test("an unknown attribute", () => {
     expect(expectInvalidFilter(() => user('nickName2 eq "x"'))).toContain("nickName2");
   });
