@@ -43,6 +43,9 @@ afterAll(() => {
   process.stdout.write(`SOAK faults: kills=${s.kills} db_drops=${s.db_drops} partial_transactions=${s.partial_transactions} interrupted_runs_marked=${s.interrupted_runs_marked} queued_reconciles_lost=${s.queued_reconciles_lost} pull_fault_cases=${s.pull_fault_cases} removals_on_bad_data=${s.removals_on_bad_data} seconds=${Math.round((Date.now() - started) / 1000)}\n`);
 });
 
+/** Seeding servers in this process load thousands of users at once: above the per-token rate a real IdP is held to. */
+const LOADER_SETTINGS = loadSettings({ LOG_LEVEL: "silent", IDSYNC_SCIM_RATE_LIMIT: "1000000", IDSYNC_SCIM_RATE_BURST: "10000000" });
+
 const mark = (what: string) => { if (process.env.FAULTS_TRACE) process.stderr.write(`[faults ${((Date.now() - started) / 1000).toFixed(1)}s] ${what}\n`); };
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 const rows = async (db: Knex, sql: string, bindings: unknown[] = []) => (await db.raw(sql, bindings as never[])).rows;
@@ -105,7 +108,7 @@ describe("SIGKILL of `idsync serve` and of a pull", () => {
     loader.listen(0, "127.0.0.1");
     await once(loader, "listening");
     const loaderUrl = `http://127.0.0.1:${(loader.address() as AddressInfo).port}`;
-    loader.on("request", createApp({ db: h.knex, log: createLogger("silent"), settings: loadSettings({ LOG_LEVEL: "silent" }), publicUrl: loaderUrl }));
+    loader.on("request", createApp({ db: h.knex, log: createLogger("silent"), settings: LOADER_SETTINGS, publicUrl: loaderUrl }));
     let scim = scimOf(loaderUrl);
     const ids: string[] = new Array(USERS);
     await pool([...Array(USERS).keys()], 8, async (i) => {
@@ -280,15 +283,21 @@ if (PG) describe("the database connection dropped mid-apply (PostgreSQL; PGlite 
       server.listen(0, "127.0.0.1");
       await once(server, "listening");
       const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-      server.on("request", createApp({ db, log: createLogger("silent"), settings: loadSettings({ LOG_LEVEL: "silent" }), publicUrl: base }));
+      server.on("request", createApp({ db, log: createLogger("silent"), settings: LOADER_SETTINGS, publicUrl: base }));
       const scim = scimClient(`${base}/scim/v2`, issued.token, { connectionId: issued.connection.id, accountSlug: "drop" });
       const n = FULL ? 3000 : 1000;
       const ids: string[] = new Array(n);
       await pool([...Array(n).keys()], 16, async (i) => {
-        ids[i] = (await scim.post("/Users", { schemas: [USER_SCHEMA], userName: `d${i}@${domain}` })).body.id;
+        const r = await scim.post("/Users", { schemas: [USER_SCHEMA], userName: `d${i}@${domain}` });
+        expect(r.status).toBe(201);
+        ids[i] = r.body.id;
       });
       const group = await scim.post("/Groups", { schemas: [GROUP_SCHEMA], displayName: "Developers" });
-      for (let i = 0; i < n; i += 500) await scim.patch(`/Groups/${group.body.id}`, { schemas: [PATCH_SCHEMA], Operations: [{ op: "add", path: "members", value: ids.slice(i, i + 500).map((value) => ({ value })) }] });
+      expect(group.status).toBe(201);
+      for (let i = 0; i < n; i += 500) {
+        const r = await scim.patch(`/Groups/${group.body.id}`, { schemas: [PATCH_SCHEMA], Operations: [{ op: "add", path: "members", value: ids.slice(i, i + 500).map((value) => ({ value })) }] });
+        expect(r.status).toBeLessThan(300);
+      }
       await saveRules(db, account.id, rulesDoc(domain, "write"), "test");
 
       for (let drop = 0; drop < (FULL ? 5 : 2); drop++) {
