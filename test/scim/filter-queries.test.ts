@@ -59,6 +59,9 @@ let client: ScimClient;
 let other: ScimClient;
 const ids = new Map<string, string>();
 let createdBetween = "";
+/** meta.created of each seed, as the POST answered it */
+const stamps: string[] = [];
+const ALL_TENANT_USERS = SEEDS.map((seed) => seed.userName);
 let engineeringId = "";
 let salesId = "";
 
@@ -71,7 +74,6 @@ async function created(c: ScimClient, path: string, payload: unknown): Promise<{
 beforeAll(async () => {
   harness = await startScimHarness();
   client = await harness.tenant("filter-main");
-  const stamps: string[] = [];
   for (const seed of SEEDS) {
     if (seed.userName === ERIN) await new Promise((resolve) => setTimeout(resolve, 60));
     const user = await created(client, "/Users", body(seed));
@@ -143,6 +145,11 @@ describe("user filters return exactly the matching users", () => {
     ["idsync role eq", () => `${IDSYNC}:role eq "member"`, () => [BOB, DAVE]],
     ["meta.created gt a timestamp", () => `meta.created gt "${createdBetween}"`, () => [ERIN, FRANK, GRACE, HEIDI]],
     ["meta.created lt a timestamp", () => `meta.created lt "${createdBetween}"`, () => [ALICE, BOB, CAROL, DAVE]],
+    // co/sw/ew on a dateTime match the ISO 8601 text responses carry
+    ["meta.created sw the year and month as rendered", () => `meta.created sw "${stamps[0]!.slice(0, 7)}"`, () => ALL_TENANT_USERS],
+    ["meta.lastModified ew Z (every instant is rendered in UTC)", () => 'meta.lastModified ew "Z"', () => ALL_TENANT_USERS],
+    ["meta.created co one user's whole rendered instant", () => `meta.created co "${stamps[4]!}"`, () => [ERIN]],
+    ["meta.created sw text no rendering starts with", () => 'meta.created sw ";-0"', () => []],
     ["id eq", () => `id eq "${ids.get(CAROL)}"`, () => [CAROL]],
     ["id eq in upper case", () => `id eq "${ids.get(CAROL)!.toUpperCase()}"`, () => [CAROL]],
     ["id eq a non-UUID matches nothing", () => 'id eq "not-a-uuid"', () => []],

@@ -237,9 +237,16 @@ function numberLeaf(op: string, target: ScalarTarget, value: unknown, attrPath: 
   return sql(`${number} ${op === "eq" ? "=" : ORDERING[op]} ?`, value);
 }
 
+/** A timestamptz column as responses render it (render-resource.ts: toISOString, UTC, milliseconds). */
+const renderedInstant = (column: string) => `to_char(${column} at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')`;
+
 function dateLeaf(op: string, target: ScalarTarget, value: unknown, attrPath: string): SqlFragment {
+  // co/sw/ew match the text a client sees ("2024-05" sw), so the value need not be a whole date
+  if (["co", "sw", "ew"].includes(op)) {
+    const text = target.json ? target.sql : renderedInstant(target.sql);
+    return stringLeaf(op, { ...target, sql: text, type: "string" }, value, attrPath);
+  }
   if (typeof value !== "string" || Number.isNaN(Date.parse(value))) throw invalidFilter(`"${attrPath}" is a dateTime; compare it with a quoted ISO 8601 date`);
-  if (["co", "sw", "ew"].includes(op)) return stringLeaf(op, { ...target, type: "string" }, value, attrPath);
   const instant = target.json ? `(case when ${target.sql} ~ '^\\d{4}-\\d{2}-\\d{2}' then (${target.sql})::timestamptz end)` : target.sql;
   const iso = new Date(value).toISOString();
   if (op === "ne") return sql(`${instant} is distinct from ?::timestamptz`, iso);
