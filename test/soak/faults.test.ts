@@ -43,6 +43,23 @@ afterAll(() => {
   process.stdout.write(`SOAK faults: kills=${s.kills} db_drops=${s.db_drops} partial_transactions=${s.partial_transactions} interrupted_runs_marked=${s.interrupted_runs_marked} queued_reconciles_lost=${s.queued_reconciles_lost} pull_fault_cases=${s.pull_fault_cases} removals_on_bad_data=${s.removals_on_bad_data} seconds=${Math.round((Date.now() - started) / 1000)}\n`);
 });
 
+/** `n` users through SCIM, all in one Developers group (added 500 per PATCH); every status checked. */
+async function seedDevelopers(scim: ScimClient, n: number, userName: (i: number) => string, inFlight: number): Promise<{ id: string }> {
+  const ids: string[] = new Array(n);
+  await pool([...Array(n).keys()], inFlight, async (i) => {
+    const r = await scim.post("/Users", { schemas: [USER_SCHEMA], userName: userName(i), active: true });
+    expect(r.status).toBe(201);
+    ids[i] = r.body.id;
+  });
+  const group = await scim.post("/Groups", { schemas: [GROUP_SCHEMA], displayName: "Developers" });
+  expect(group.status).toBe(201);
+  for (let i = 0; i < n; i += 500) {
+    const r = await scim.patch(`/Groups/${group.body.id}`, { schemas: [PATCH_SCHEMA], Operations: [{ op: "add", path: "members", value: ids.slice(i, i + 500).map((value) => ({ value })) }] });
+    expect(r.status).toBeLessThan(300);
+  }
+  return group.body;
+}
+
 /** Seeding servers in this process load thousands of users at once: above the per-token rate a real IdP is held to. */
 const LOADER_SETTINGS = loadSettings({ LOG_LEVEL: "silent", IDSYNC_SCIM_RATE_LIMIT: "1000000", IDSYNC_SCIM_RATE_BURST: "10000000" });
 
@@ -110,18 +127,7 @@ describe("SIGKILL of `idsync serve` and of a pull", () => {
     const loaderUrl = `http://127.0.0.1:${(loader.address() as AddressInfo).port}`;
     loader.on("request", createApp({ db: h.knex, log: createLogger("silent"), settings: LOADER_SETTINGS, publicUrl: loaderUrl }));
     let scim = scimOf(loaderUrl);
-    const ids: string[] = new Array(USERS);
-    await pool([...Array(USERS).keys()], 8, async (i) => {
-      const r = await scim.post("/Users", { schemas: [USER_SCHEMA], userName: `u${i}@${domain}`, active: true });
-      expect(r.status).toBe(201);
-      ids[i] = r.body.id;
-    });
-    const group = await scim.post("/Groups", { schemas: [GROUP_SCHEMA], displayName: "Developers" });
-    expect(group.status).toBe(201);
-    for (let i = 0; i < USERS; i += 500) {
-      const r = await scim.patch(`/Groups/${group.body.id}`, { schemas: [PATCH_SCHEMA], Operations: [{ op: "add", path: "members", value: ids.slice(i, i + 500).map((value) => ({ value })) }] });
-      expect(r.status).toBeLessThan(300);
-    }
+    const group = await seedDevelopers(scim, USERS, (i) => `u${i}@${domain}`, 8);
     loader.closeAllConnections();
     await new Promise<void>((resolve) => loader.close(() => resolve()));
     await h.close();
@@ -173,7 +179,7 @@ describe("SIGKILL of `idsync serve` and of a pull", () => {
       if (!r || r.status >= 300) return;
       const entry = { id: r.body.id as string, email: `burst${i}@${domain}`, grouped: false };
       acked.push(entry);
-      const p = await scim.patch(`/Groups/${group.body.id}`, { schemas: [PATCH_SCHEMA], Operations: [{ op: "add", path: "members", value: [{ value: entry.id }] }] }).catch(() => undefined);
+      const p = await scim.patch(`/Groups/${group.id}`, { schemas: [PATCH_SCHEMA], Operations: [{ op: "add", path: "members", value: [{ value: entry.id }] }] }).catch(() => undefined);
       if (p && p.status < 300) entry.grouped = true;
     });
     while (acked.length < BURST / 3) await sleep(5);
@@ -286,18 +292,7 @@ if (PG) describe("the database connection dropped mid-apply (PostgreSQL; PGlite 
       server.on("request", createApp({ db, log: createLogger("silent"), settings: LOADER_SETTINGS, publicUrl: base }));
       const scim = scimClient(`${base}/scim/v2`, issued.token, { connectionId: issued.connection.id, accountSlug: "drop" });
       const n = FULL ? 3000 : 1000;
-      const ids: string[] = new Array(n);
-      await pool([...Array(n).keys()], 16, async (i) => {
-        const r = await scim.post("/Users", { schemas: [USER_SCHEMA], userName: `d${i}@${domain}` });
-        expect(r.status).toBe(201);
-        ids[i] = r.body.id;
-      });
-      const group = await scim.post("/Groups", { schemas: [GROUP_SCHEMA], displayName: "Developers" });
-      expect(group.status).toBe(201);
-      for (let i = 0; i < n; i += 500) {
-        const r = await scim.patch(`/Groups/${group.body.id}`, { schemas: [PATCH_SCHEMA], Operations: [{ op: "add", path: "members", value: ids.slice(i, i + 500).map((value) => ({ value })) }] });
-        expect(r.status).toBeLessThan(300);
-      }
+      await seedDevelopers(scim, n, (i) => `d${i}@${domain}`, 16);
       await saveRules(db, account.id, rulesDoc(domain, "write"), "test");
 
       for (let drop = 0; drop < (FULL ? 5 : 2); drop++) {
