@@ -4,9 +4,9 @@
 // RFC 7644 error body it reads everywhere else, and any other client a problem document.
 import http from "node:http";
 import type { Duplex } from "node:stream";
-import { SCIM_PATH } from "../sources/scim/scim-router.ts";
-
-const SCIM_ERROR_SCHEMA = "urn:ietf:params:scim:api:messages:2.0:Error";
+import { SCIM_MEDIA_TYPE, SCIM_PATH } from "../sources/scim/scim-router.ts";
+import { scimErrorBody } from "../sources/scim/scim-error.ts";
+import { PROBLEM_MEDIA_TYPE, problemBody } from "./problem.ts";
 
 interface ParserError extends Error {
   code?: string;
@@ -43,11 +43,11 @@ function answer(error: ParserError, socket: Duplex): void {
   // only SCIM clients send requests long enough to overflow (filters), so an unknown target is SCIM's
   const scim = target === undefined || target.startsWith(SCIM_PATH);
   const [type, body] = scim
-    ? ["application/scim+json", { schemas: [SCIM_ERROR_SCHEMA], status: String(status), detail }]
-    : ["application/problem+json", { type: "about:blank", title: reason, status, detail }];
+    ? [SCIM_MEDIA_TYPE, scimErrorBody(status, detail)]
+    : [`${PROBLEM_MEDIA_TYPE}; charset=utf-8`, problemBody(status, reason, detail)];
   const text = JSON.stringify(body);
   socket.end(
-    `HTTP/1.1 ${status} ${reason}\r\nContent-Type: ${type}; charset=utf-8\r\n` +
+    `HTTP/1.1 ${status} ${reason}\r\nContent-Type: ${type}\r\n` +
     `Content-Length: ${Buffer.byteLength(text)}\r\nConnection: close\r\n\r\n${text}`,
   );
 }

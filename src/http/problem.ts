@@ -20,8 +20,14 @@ export class NotFoundError extends Error {
   }
 }
 
+export const PROBLEM_MEDIA_TYPE = "application/problem+json";
+
+export function problemBody(status: number, title: string, detail: string): Record<string, unknown> {
+  return { type: "about:blank", title, status, detail };
+}
+
 export function sendProblem(res: Response, status: number, title: string, detail: string): void {
-  res.status(status).type("application/problem+json").send({ type: "about:blank", title, status, detail });
+  res.status(status).type(PROBLEM_MEDIA_TYPE).send(problemBody(status, title, detail));
 }
 
 /** A known domain error's status, or undefined for an unexpected one. */

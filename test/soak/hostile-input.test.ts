@@ -402,30 +402,36 @@ describe("token guessing is rate-limited", { timeout: TIMEOUT }, () => {
     fc.integer({ min: 100, max: 8_000 }).map((n) => `Bearer ${"x".repeat(n)}`),
   );
 
+  /**
+   * Sends random wrong tokens until the answer is 429, checking each answer with `check`. At most 20
+   * guesses may be answered 401 first, and the 429 must say when to retry.
+   */
+  async function guessUntilThrottled(url: string, check: (response: Response, authorization: string) => Promise<void>): Promise<{ failures: number; throttled: Response }> {
+    let failures = 0;
+    for (const authorization of fc.sample(wrongAuthorization, runs(200))) {
+      stats.guesses++;
+      const response = await fetch(url, { headers: { authorization, accept: "application/scim+json" } });
+      await check(response, authorization);
+      if (response.status === 429) {
+        expect(failures).toBeLessThanOrEqual(20);
+        expect(Number(response.headers.get("retry-after"))).toBeGreaterThanOrEqual(1);
+        return { failures, throttled: response };
+      }
+      expect(response.status).toBe(401);
+      failures++;
+    }
+    throw new Error(`no 429 after ${failures} wrong tokens`);
+  }
+
   test("valid traffic from a client that never fails is not throttled", async () => {
     for (let i = 0; i < 60; i++) expect((await valid.get("/Users?count=1")).status).toBe(200);
   });
 
   test("random wrong bearer tokens on /scim/v2 end in 429 with Retry-After", async () => {
-    const samples = fc.sample(wrongAuthorization, runs(200));
-    let failures = 0;
-    let throttled: Response | undefined;
-    for (const authorization of samples) {
-      stats.guesses++;
-      const response = await fetch(`${guessHarness.scimUrl}/Users`, { headers: { authorization, accept: "application/scim+json" } });
-      const body = await response.json();
-      expectSane({ status: response.status, headers: response.headers, body }, `guess ${authorization.slice(0, 60)}`);
-      if (response.status === 429) {
-        throttled = response;
-        break;
-      }
-      expect(response.status).toBe(401);
-      failures++;
-    }
-    expect(throttled, "no 429 after guessing").toBeDefined();
+    const { failures } = await guessUntilThrottled(`${guessHarness.scimUrl}/Users`, async (response, authorization) => {
+      expectSane({ status: response.status, headers: response.headers, body: await response.json() }, `guess ${authorization.slice(0, 60)}`);
+    });
     stats.throttledAfter = failures;
-    expect(failures).toBeLessThanOrEqual(20);
-    expect(Number(throttled!.headers.get("retry-after"))).toBeGreaterThanOrEqual(1);
     // while throttled, even the right token from this client waits: a guess cannot succeed
     expect((await valid.get("/Users")).status).toBe(429);
     // a second later one more attempt is allowed, then throttled again
@@ -437,29 +443,14 @@ describe("token guessing is rate-limited", { timeout: TIMEOUT }, () => {
   });
 
   test("random wrong bearer tokens on /admin/v1 end in 429 problem+json with Retry-After", async () => {
-    const samples = fc.sample(wrongAuthorization, runs(200));
-    let failures = 0;
-    let throttled: Response | undefined;
-    for (const authorization of samples) {
-      stats.guesses++;
+    const { failures, throttled } = await guessUntilThrottled(`${guessHarness.url}/admin/v1/accounts`, async (response) => {
       stats.requests++;
-      const response = await fetch(`${guessHarness.url}/admin/v1/accounts`, { headers: { authorization } });
+      stats.s4xx++;
       expect(response.status).toBeLessThan(500);
       expect(response.headers.get("content-type")).toMatch(/^application\/problem\+json/);
-      if (response.status === 429) {
-        throttled = response;
-        stats.s4xx++;
-        break;
-      }
-      expect(response.status).toBe(401);
-      stats.s4xx++;
-      failures++;
-    }
-    expect(throttled, "no 429 after guessing").toBeDefined();
+    });
     stats.adminThrottledAfter = failures;
-    expect(failures).toBeLessThanOrEqual(20);
-    expect(Number(throttled!.headers.get("retry-after"))).toBeGreaterThanOrEqual(1);
-    expect(((await throttled!.json()) as { status: number }).status).toBe(429);
+    expect(((await throttled.json()) as { status: number }).status).toBe(429);
   });
 });
 

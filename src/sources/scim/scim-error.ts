@@ -1,6 +1,7 @@
 // Every SCIM failure is a ScimError (scimmy's error type, so scimmy-routers renders it as an RFC 7644
 // error body with status and scimType). Anything else is normalised here, once, at the SCIM boundary.
 import { SCIMMY } from "scimmy-routers";
+import { URN } from "./schemas.ts";
 
 export const ScimError = SCIMMY.Types.Error;
 export type ScimError = InstanceType<typeof SCIMMY.Types.Error>;
@@ -8,6 +9,11 @@ export type ScimError = InstanceType<typeof SCIMMY.Types.Error>;
 export type ScimType =
   | "invalidFilter" | "tooMany" | "uniqueness" | "mutability" | "invalidSyntax"
   | "invalidPath" | "noTarget" | "invalidValue" | "invalidVers" | "sensitive";
+
+/** The RFC 7644 §3.12 error body, for answers written outside scimmy (authentication, limits, the HTTP parser). */
+export function scimErrorBody(status: number, detail: string, scimType?: string): Record<string, unknown> {
+  return { schemas: [URN.error], status: String(status), ...(scimType ? { scimType } : {}), detail };
+}
 
 export function scimError(status: number, scimType: ScimType | null, detail: string): ScimError {
   return new ScimError(status, scimType as string, detail);

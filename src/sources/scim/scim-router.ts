@@ -11,11 +11,12 @@ import { configureServiceProvider, declareScimResources } from "./schemas.ts";
 import { ScimUserResource } from "./resources/user-resource.ts";
 import { ScimGroupResource } from "./resources/group-resource.ts";
 import type { ScimContext } from "./scim-context.ts";
+import { scimErrorBody } from "./scim-error.ts";
 import { TokenBuckets, type RateLimit } from "./rate-limit.ts";
 import { AuthThrottle, clientKey, type AuthThrottleOptions } from "../../http/auth-throttle.ts";
 
 export const SCIM_PATH = "/scim/v2";
-const SCIM_MEDIA_TYPE = "application/scim+json; charset=utf-8";
+export const SCIM_MEDIA_TYPE = "application/scim+json; charset=utf-8";
 
 export interface ScimRouterOptions {
   db: Knex;
@@ -41,12 +42,7 @@ function holdsNul(value: unknown): boolean {
 
 function sendScimError(res: Response, status: number, detail: string, scimType?: string, headers: Record<string, string> = {}): void {
   for (const [name, value] of Object.entries(headers)) res.setHeader(name, value);
-  res.status(status).type(SCIM_MEDIA_TYPE).send({
-    schemas: ["urn:ietf:params:scim:api:messages:2.0:Error"],
-    status: String(status),
-    ...(scimType ? { scimType } : {}),
-    detail,
-  });
+  res.status(status).type(SCIM_MEDIA_TYPE).send(scimErrorBody(status, detail, scimType));
 }
 
 /** Adds what RFC 7644 asks of responses that scimmy-routers leaves out. */
