@@ -1,19 +1,19 @@
 // The README's path, as a newcomer runs it: `idsync serve` on the embedded database in a fresh data
 // directory, then the operator commands against it over the admin API.
-import { spawn, execFile, type ChildProcess } from "node:child_process";
+import { execFile, type ChildProcess } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, expect, test } from "vitest";
+import { BIN, startServeProcess } from "../support/serve-process.ts";
 
 const run = promisify(execFile);
-const BIN = path.resolve("bin/idsync.js");
 const ADMIN_TOKEN = "cli-test-admin-token-0123456789";
 
 let dataDir: string;
 let server: ChildProcess;
-let output = "";
+let output: () => string;
 let url: string;
 
 function baseEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
@@ -33,20 +33,8 @@ async function idsync(args: string[], env: Record<string, string> = {}): Promise
 
 beforeAll(async () => {
   dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "idsync-cli-"));
-  server = spawn(process.execPath, [BIN, "serve"], { env: baseEnv({ PORT: "0", HOST: "127.0.0.1", IDSYNC_ADMIN_TOKEN: ADMIN_TOKEN }) });
-  server.stdout!.on("data", (chunk) => (output += chunk));
-  server.stderr!.on("data", (chunk) => (output += chunk));
-  url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`serve did not start:\n${output}`)), 60_000);
-    const check = () => {
-      const match = /"url":"(http:\/\/127\.0\.0\.1:\d+)"/.exec(output);
-      if (match) {
-        clearTimeout(timer);
-        resolve(match[1]!);
-      } else setTimeout(check, 100);
-    };
-    check();
-  });
+  const started = await startServeProcess(baseEnv({ PORT: "0", HOST: "127.0.0.1", IDSYNC_ADMIN_TOKEN: ADMIN_TOKEN }));
+  ({ child: server, url, output } = started);
 }, 90_000);
 
 afterAll(() => {
@@ -58,10 +46,10 @@ const scimStatus = async (token: string) =>
   (await fetch(`${url}/scim/v2/Users`, { headers: { authorization: `Bearer ${token}` } })).status;
 
 test("first start creates a demo account and prints a working SCIM token, never logging it", async () => {
-  const token = /SCIM token:\s+(idsync_scim_\S+)/.exec(output)?.[1];
+  const token = /SCIM token:\s+(idsync_scim_\S+)/.exec(output())?.[1];
   expect(token).toBeDefined();
   expect(await scimStatus(token!)).toBe(200);
-  const logLines = output.split("\n").filter((line) => line.startsWith("{"));
+  const logLines = output().split("\n").filter((line) => line.startsWith("{"));
   expect(logLines.length).toBeGreaterThan(0);
   expect(logLines.some((line) => line.includes(token!) || line.includes(ADMIN_TOKEN))).toBe(false);
 });
@@ -103,7 +91,7 @@ test("operator mistakes get one clear line and a non-zero exit", async () => {
 });
 
 test("rules, plan, reconcile, members, keys and audit through the CLI, with the worker applying SCIM changes", async () => {
-  const token = /SCIM token:\s+(idsync_scim_\S+)/.exec(output)![1]!;
+  const token = /SCIM token:\s+(idsync_scim_\S+)/.exec(output())![1]!;
   // eslint-disable-next-line @typescript-eslint/no-explicit-any -- SCIM JSON as the test reads it
   const scim = async (method: string, p: string, body?: unknown): Promise<any> => {
     const r = await fetch(`${url}/scim/v2${p}`, { method, headers: { authorization: `Bearer ${token}`, "content-type": "application/scim+json" }, body: body === undefined ? undefined : JSON.stringify(body) });

@@ -13,7 +13,7 @@ import { emptyDirectory, type FakeDirectory } from "../fakes/google/fake-directo
 import type { GoogleFake } from "../fakes/google/google-fake.ts";
 import { ADMIN, startFake, testDeps } from "../sources/google/google-test-kit.ts";
 import { startGraphFake, type GraphFake } from "../fakes/graph/graph-fake.ts";
-import { SECRET_ENV } from "../sources/graph/graph-fixture.ts";
+import { companyRules, depsFor, seedCompany, settingsFor } from "../sources/graph/graph-fixture.ts";
 
 const RULES = (domain: string) => `version: 1
 rules:
@@ -185,18 +185,12 @@ describe("Microsoft Graph", () => {
 
   beforeAll(async () => {
     fake = await startGraphFake();
-    const t = fake.tenant;
-    const owner = t.addUser({ userPrincipalName: `owner@${domain}`, mail: `owner@${domain}`, displayName: "Owner" });
-    const owners = t.addGroup({ displayName: "Owners" });
-    const devs = t.addGroup({ displayName: "Developers" });
-    t.addMember(owners.id, owner.id);
-    for (let i = 1; i <= 6; i++) t.addMember(devs.id, t.addUser({ userPrincipalName: `dev${i}@${domain}`, mail: `dev${i}@${domain}`, displayName: `Dev ${i}` }).id);
+    seedCompany(fake, domain, 6);
     await harness.tenant("graph-pulls", [domain]);
     accountId = (await findAccount(db(), "graph-pulls")).id;
-    await saveRules(db(), accountId, `version: 1\nrules:\n  - name: owners\n    group: Owners\n    role: owner\n  - name: devs\n    group: Developers\n    domains:\n      ${domain}: read\n`, "test");
-    connectionId = (await createPulledConnection(db(), "graph-pulls", "graph", undefined,
-      { tenantId: fake.tenant.tenantId, clientId: fake.app.clientId, credentials: { secretEnv: SECRET_ENV }, fakeOrigin: fake.url }, "test")).id;
-    deps = { graph: { env: { [SECRET_ENV]: fake.app.clientSecret }, trustedCaPem: fake.caPem, retry: { maxRetries: 3, baseDelayMs: 1, maxDelayMs: 4 } } };
+    await saveRules(db(), accountId, companyRules(domain), "test");
+    connectionId = (await createPulledConnection(db(), "graph-pulls", "graph", undefined, settingsFor(fake), "test")).id;
+    deps = { graph: depsFor(fake) };
   });
   afterAll(() => fake.close());
 

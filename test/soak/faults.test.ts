@@ -26,7 +26,7 @@ import type { GoogleFake } from "../fakes/google/google-fake.ts";
 import type { GoogleFault } from "../fakes/google/fake-knobs.ts";
 import { ADMIN, startFake, testDeps } from "../sources/google/google-test-kit.ts";
 import { startGraphFake, type Fault as GraphFault, type GraphFake } from "../fakes/graph/graph-fake.ts";
-import { SECRET_ENV } from "../sources/graph/graph-fixture.ts";
+import { companyRules, depsFor, SECRET_ENV, seedCompany, settingsFor } from "../sources/graph/graph-fixture.ts";
 import { admin, createFaultStore, spawnServe, type FaultStore } from "./serve-child.ts";
 
 const FULL = process.env.SOAK === "full";
@@ -455,19 +455,13 @@ describe("pull faults matrix: after one good pull, every failure leaves access u
     const domain = `${slug}.example.com`;
     const fake = await startGraphFake();
     try {
-      const t = fake.tenant;
-      const owner = t.addUser({ userPrincipalName: `owner@${domain}`, mail: `owner@${domain}`, displayName: "Owner" });
-      const owners = t.addGroup({ displayName: "Owners" });
-      const devs = t.addGroup({ displayName: "Developers" });
-      t.addMember(owners.id, owner.id);
-      for (let i = 1; i <= 12; i++) t.addMember(devs.id, t.addUser({ userPrincipalName: `dev${i}@${domain}`, mail: `dev${i}@${domain}`, displayName: `Dev ${i}` }).id);
+      seedCompany(fake, domain, 12);
       await harness.tenant(slug, [domain]);
       const account = await findAccount(db(), slug);
-      await saveRules(db(), account.id, `version: 1\nrules:\n  - name: owners\n    group: Owners\n    role: owner\n  - name: devs\n    group: Developers\n    domains:\n      ${domain}: read\n`, "test");
-      const connectionId = (await createPulledConnection(db(), slug, "graph", undefined,
-        { tenantId: t.tenantId, clientId: fake.app.clientId, credentials: { secretEnv: SECRET_ENV }, fakeOrigin: fake.url }, "test")).id;
+      await saveRules(db(), account.id, companyRules(domain), "test");
+      const connectionId = (await createPulledConnection(db(), slug, "graph", undefined, settingsFor(fake), "test")).id;
       const secret = { secret: fake.app.clientSecret };
-      const deps = (): PullDeps => ({ graph: { env: { [SECRET_ENV]: secret.secret }, trustedCaPem: fake.caPem, retry: { maxRetries: 3, baseDelayMs: 1, maxDelayMs: 4 } } });
+      const deps = (): PullDeps => ({ graph: depsFor(fake, { env: { [SECRET_ENV]: secret.secret } }) });
       expect((await runPull(db(), connectionId, { mode: "delta", trigger: "good" }, deps())).status).toBe("succeeded");
       const before = await access(db(), account.id);
       expect(before.size).toBeGreaterThan(12);

@@ -1,7 +1,7 @@
 // `idsync serve` as a child process for the soak suites (the faults soak SIGKILLs it, the load soak reads
 // its memory), on an embedded data directory or on a PostgreSQL schema of its own, and the same database
 // opened in the test process between lives.
-import { spawn, type ChildProcess } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import fs from "node:fs";
 import os from "node:os";
@@ -9,8 +9,8 @@ import path from "node:path";
 import type { Knex } from "knex";
 import { openDatabase, postgresKnex } from "../../src/db/database.ts";
 import { migrateToLatest } from "../../src/db/migrations.ts";
+import { startServeProcess } from "../support/serve-process.ts";
 
-export const BIN = path.resolve("bin/idsync.js");
 export const ADMIN_TOKEN = "faults-soak-admin-token-0123456789";
 
 export interface FaultStore {
@@ -80,28 +80,9 @@ function exited(child: ChildProcess): Promise<void> {
 }
 
 export async function spawnServe(store: FaultStore): Promise<ServeChild> {
-  const child = spawn(process.execPath, [BIN, "serve"], { env: store.env({ PORT: "0", HOST: "127.0.0.1", IDSYNC_ADMIN_TOKEN: ADMIN_TOKEN }) });
-  let out = "";
-  // the access log of a long run is large: keep its tail only
-  const keep = (c: Buffer) => void (out = (out + c).slice(-500_000));
-  child.stdout!.on("data", keep);
-  child.stderr!.on("data", keep);
-  const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`serve did not start:\n${out}`)), 60_000);
-    const check = () => {
-      const match = /"url":"(http:\/\/127\.0\.0\.1:\d+)"/.exec(out);
-      if (match) {
-        clearTimeout(timer);
-        resolve(match[1]!);
-      } else if (child.exitCode !== null) {
-        clearTimeout(timer);
-        reject(new Error(`serve exited ${child.exitCode}:\n${out}`));
-      } else setTimeout(check, 50);
-    };
-    check();
-  });
+  const { child, url, output } = await startServeProcess(store.env({ PORT: "0", HOST: "127.0.0.1", IDSYNC_ADMIN_TOKEN: ADMIN_TOKEN }));
   return {
-    child, url, output: () => out,
+    child, url, output,
     rss: () => Number(/VmRSS:\s+(\d+) kB/.exec(fs.readFileSync(`/proc/${child.pid}/status`, "utf8"))?.[1] ?? 0) * 1024,
     async kill() {
       child.kill("SIGKILL");
