@@ -33,8 +33,11 @@ export interface AccountPolicy {
   readonly ownerSuccessor: string | null;
   /** What happens to a demoted or departed admin's organization-wide keys. */
   readonly orgKeys: "revoke" | "keep-and-alert";
-  /** Removals are held for approval beyond max(minimum, percent % of members). */
-  readonly removalBrake: { readonly minimum: number; readonly percent: number };
+  /**
+   * Removals are held for approval when those of a run plus those the reconciler applied in the last
+   * `windowMinutes` would exceed max(minimum, percent % of active members).
+   */
+  readonly removalBrake: { readonly minimum: number; readonly percent: number; readonly windowMinutes: number };
   /** How long a departed member's suspended membership is kept so a reactivation is recognised. */
   readonly retentionDays: number;
   /** May an IdP user be linked to a pre-existing (manually added) app user with the same email? */
@@ -51,7 +54,7 @@ export interface MappingRules {
 export const DEFAULT_POLICY: AccountPolicy = Object.freeze({
   ownerSuccessor: null,
   orgKeys: "revoke",
-  removalBrake: Object.freeze({ minimum: 10, percent: 10 }),
+  removalBrake: Object.freeze({ minimum: 10, percent: 10, windowMinutes: 15 }),
   retentionDays: 30,
   linkByEmail: false,
 });

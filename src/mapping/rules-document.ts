@@ -121,14 +121,16 @@ function readPolicy(reader: Reader, node: Node | undefined): MappingRules["polic
   const brakeNode = node.get("removal_brake", true) as Node | undefined;
   let brake = DEFAULT_POLICY.removalBrake;
   if (brakeNode !== undefined) {
-    if (!isMap(brakeNode)) reader.problem(brakeNode, `removal_brake must be a mapping with minimum and percent`);
+    if (!isMap(brakeNode)) reader.problem(brakeNode, `removal_brake must be a mapping with minimum, percent and window_minutes`);
     else {
-      reader.known(brakeNode, ["minimum", "percent"], "removal_brake");
+      reader.known(brakeNode, ["minimum", "percent", "window_minutes"], "removal_brake");
       const minimum = reader.scalar(brakeNode, "minimum").value ?? brake.minimum;
       const percent = reader.scalar(brakeNode, "percent").value ?? brake.percent;
+      const windowMinutes = reader.scalar(brakeNode, "window_minutes").value ?? brake.windowMinutes;
       if (!Number.isInteger(minimum) || (minimum as number) < 0) reader.problem(brakeNode, `removal_brake.minimum must be a whole number`);
       if (typeof percent !== "number" || percent < 0 || percent > 100) reader.problem(brakeNode, `removal_brake.percent must be from 0 to 100`);
-      brake = { minimum: Number(minimum), percent: Number(percent) };
+      if (!Number.isInteger(windowMinutes) || (windowMinutes as number) < 0 || (windowMinutes as number) > 10_080) reader.problem(brakeNode, `removal_brake.window_minutes must be a whole number of minutes from 0 to 10080 (a week)`);
+      brake = { minimum: Number(minimum), percent: Number(percent), windowMinutes: Number(windowMinutes) };
     }
   }
   return {

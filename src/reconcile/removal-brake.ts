@@ -1,6 +1,7 @@
-// The removal brake: when a run (with the removals of the last 15 minutes) would take away more than
-// the account allows — default max(10, 10 % of members) — its removals wait for an operator's
-// approval. Additions are never held. Pure.
+// The removal brake's policy: which actions take access away, the stable identity of each, and the
+// verdict on a set of new removals — held when they, plus what the reconciler removed in the last
+// window, would exceed max(minimum, percent % of active members). Additions are never held. Pure.
+// What happens to held removals afterwards (versions, approvals, rejections) is held-change-set.ts.
 import type { AccountPolicy } from "../mapping/mapping-rules.ts";
 import type { PlanAction } from "./plan.ts";
 
@@ -20,22 +21,64 @@ export function isRemoval(action: PlanAction): boolean {
 }
 
 /** Removals the brake counts: memberships and grants lost (sessions and keys follow them). */
-function countsTowardsBrake(action: PlanAction): boolean {
+export function countsTowardsBrake(action: PlanAction): boolean {
   return action.type === "suspend_member" || action.type === "delete_member" || action.type === "revoke_domain";
+}
+
+/**
+ * A removal's identity, the same in every plan that wants the same thing taken away: what an operator
+ * approves or rejects, and what "the removals that run showed" means in a later plan.
+ */
+export function removalKey(action: PlanAction): string {
+  switch (action.type) {
+    case "suspend_member": case "delete_member": case "revoke_sessions": case "revoke_invitations":
+      return `${action.type}:${action.userId}`;
+    case "revoke_domain": return `revoke_domain:${action.userId}:${action.domainId}`;
+    case "revoke_key": return `revoke_key:${action.keyId}`;
+    case "narrow_key": return `narrow_key:${action.keyId}:${[...action.removeDomainIds].sort().join(",")}`;
+    case "change_role": return `change_role:${action.userId}:${action.from}:${action.to}`;
+    case "change_access": return `change_access:${action.userId}:${action.domainId}:${action.to}`;
+    default: throw new Error(`${action.type} is not a removal`);
+  }
+}
+
+/** The person a removal takes access from (every removal acts on a member). */
+export function removalUser(action: PlanAction): string {
+  return (action as { userId: string }).userId;
+}
+
+export interface BrakeLimit {
+  readonly limit: number;
+  readonly minimum: number;
+  readonly percent: number;
+  readonly activeMembers: number;
+  readonly windowMinutes: number;
+}
+
+export function brakeLimit(policy: AccountPolicy, activeMembers: number): BrakeLimit {
+  const { minimum, percent, windowMinutes } = policy.removalBrake;
+  return { limit: Math.max(minimum, Math.floor((activeMembers * percent) / 100)), minimum, percent, activeMembers, windowMinutes };
 }
 
 export interface BrakeVerdict {
   readonly held: boolean;
-  readonly removals: number;
-  readonly limit: number;
-  /** What may run now: everything, or everything but the removals. */
-  readonly proceed: PlanAction[];
-  readonly withheld: PlanAction[];
+  /** Counted removals new in this run. */
+  readonly inRun: number;
+  /** Counted removals the reconciler applied within the window before this run. */
+  readonly inWindow: number;
+  readonly limit: BrakeLimit;
+  /** Says which numbers made the verdict, so an operator can check it. */
+  readonly message: string;
 }
 
-export function applyRemovalBrake(actions: readonly PlanAction[], activeMembers: number, policy: AccountPolicy, recentRemovals: number): BrakeVerdict {
-  const limit = Math.max(policy.removalBrake.minimum, Math.floor((activeMembers * policy.removalBrake.percent) / 100));
-  const removals = actions.filter(countsTowardsBrake).length;
-  if (removals === 0 || removals + recentRemovals <= limit) return { held: false, removals, limit, proceed: [...actions], withheld: [] };
-  return { held: true, removals, limit, proceed: actions.filter((a) => !isRemoval(a)), withheld: actions.filter(isRemoval) };
+export function describeLimit(limit: BrakeLimit): string {
+  return `limit ${limit.limit} (max(${limit.minimum}, ${limit.percent} % of ${limit.activeMembers} members))`;
+}
+
+/** The brake on `inRun` new counted removals, given `inWindow` already applied in the window. */
+export function brakeVerdict(inRun: number, inWindow: number, limit: BrakeLimit): BrakeVerdict {
+  const total = inRun + inWindow;
+  const held = inRun > 0 && total > limit.limit;
+  const sum = `${inRun} removal${inRun === 1 ? "" : "s"} in this run + ${inWindow} applied in the last ${limit.windowMinutes} min = ${total}`;
+  return { held, inRun, inWindow, limit, message: `${held ? "held" : "passed"}: ${sum} ${held ? ">" : "≤"} ${describeLimit(limit)}` };
 }

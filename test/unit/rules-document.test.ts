@@ -15,7 +15,7 @@ const problems = (text: string) => {
 test("the example in config/ is valid and reads as written", () => {
   const rules = parseRulesDocument(fs.readFileSync("config/rules.example.yaml", "utf8"));
   expect(rules.defaultRole).toBe("none");
-  expect(rules.policy).toEqual({ ownerSuccessor: "cto@example.com", orgKeys: "revoke", removalBrake: { minimum: 10, percent: 10 }, retentionDays: 30, linkByEmail: false });
+  expect(rules.policy).toEqual({ ownerSuccessor: "cto@example.com", orgKeys: "revoke", removalBrake: { minimum: 10, percent: 10, windowMinutes: 15 }, retentionDays: 30, linkByEmail: false });
   expect(rules.rules.map((r) => r.name)).toEqual(["owners", "platform-admins", "developers", "support", "from-idp-attributes"]);
   expect(rules.rules[2]).toMatchObject({ group: "Developers", role: "member", line: 24,
     domains: [{ pattern: "example.com", access: "read" }, { pattern: "*.staging.example.com", access: "write" }] });

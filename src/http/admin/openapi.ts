@@ -187,7 +187,7 @@ const SCHEMAS: Record<string, Schema> = {
   AccountPolicy: object({
     ownerSuccessor: nullable("string"),
     orgKeys: { type: "string", enum: ["revoke", "keep-and-alert"] },
-    removalBrake: object({ minimum: int, percent: { type: "number" } }),
+    removalBrake: object({ minimum: int, percent: { type: "number" }, windowMinutes: int }),
     retentionDays: int,
     linkByEmail: { type: "boolean" },
   }),
