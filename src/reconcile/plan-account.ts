@@ -1,4 +1,5 @@
-// The whole pure pipeline for one account: who is who → what the rules want → what to change.
+// The whole pure pipeline for one account: who is who → what the rules want → what to change, and the
+// facts each person's removals depend on (for the removal brake's rejections).
 import type { AccountSnapshot } from "../snapshot/account-snapshot.ts";
 import type { MappingRules } from "../mapping/mapping-rules.ts";
 import type { Domain } from "../mapping/domain-patterns.ts";
@@ -7,6 +8,7 @@ import type { ActualState } from "./actual-state.ts";
 import { resolveIdentities } from "./identity-resolution.ts";
 import { planChanges } from "./plan-changes.ts";
 import type { Plan } from "./plan.ts";
+import { factsFingerprints, NO_IDP_FACTS } from "./removal-facts.ts";
 
 export interface AccountPlanInput {
   readonly snapshot: AccountSnapshot;
@@ -17,8 +19,16 @@ export interface AccountPlanInput {
   readonly now: number;
 }
 
-export function planAccount({ snapshot, rules, domains, actual, now }: AccountPlanInput): Plan {
+export function planAccount(input: AccountPlanInput): Plan {
+  return planAccountWithFacts(input).plan;
+}
+
+/** The plan, and the facts fingerprint of every member it covers (by app user id). */
+export function planAccountWithFacts({ snapshot, rules, domains, actual, now }: AccountPlanInput): { plan: Plan; facts: Map<string, string> } {
   const identities = resolveIdentities(snapshot.users, actual, rules.policy);
   const desired = desiredState(snapshot, rules, domains, identities.personOf);
-  return planChanges({ desired, actual, identities, policy: rules.policy, now });
+  const plan = planChanges({ desired, actual, identities, policy: rules.policy, now });
+  const byPerson = factsFingerprints(snapshot, rules, identities.personOf);
+  const facts = new Map([...actual.members.keys()].map((userId) => [userId, byPerson.get(userId) ?? NO_IDP_FACTS]));
+  return { plan, facts };
 }

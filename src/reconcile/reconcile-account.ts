@@ -1,11 +1,14 @@
-// One reconcile run of one account: load → plan (pure) → brake (pure) → apply, in one transaction,
-// recorded as a sync run. Runs of one account are serialised by a row lock on the account.
+// One reconcile run of one account: load → plan (pure) → brake (pure state machine) → apply, in one
+// transaction, recorded as a sync run. Runs of one account are serialised by a row lock on the account.
 import type { Knex } from "knex";
 import { runSql } from "../db/run-sql.ts";
-import { planAccount } from "./plan-account.ts";
+import { planAccountWithFacts } from "./plan-account.ts";
 import type { Plan, PlanAction } from "./plan.ts";
 import { loadPlanInput } from "./load-account-state.ts";
-import { applyRemovalBrake } from "./removal-brake.ts";
+import { brakeLimit, countsTowardsBrake, isRemoval, removalKey, removalUser, type BrakeVerdict } from "./removal-brake.ts";
+import { NEW_VERSION, PersonNotInRunError, reconcileStep, RunNotOpenError, type PlannedRemoval, type StepResult } from "./held-change-set.ts";
+import { loadBrakeState, removeRejections, writeNewVersion, writeSettlement } from "./brake-store.ts";
+import { NO_IDP_FACTS } from "./removal-facts.ts";
 import { applyPlan } from "./apply-plan.ts";
 import { reconcileActions, runsFinished } from "../metrics/metrics.ts";
 
@@ -13,14 +16,27 @@ export interface ReconcileOptions {
   readonly trigger: string;
   /** Plan only; change nothing. */
   readonly dryRun?: boolean;
-  /** Apply removals without the brake: an operator approved this held run. */
-  readonly approvedRunId?: string;
+  /** An operator approves this held run (or one person's part of it): its removals still planned are applied. */
+  readonly approval?: { readonly runId: string; readonly userId?: string };
   readonly actor?: string;
   /**
    * What to reconcile: the whole account (default; schedules, rule changes, operators), the people the
    * pending requests name (the SCIM worker), or the given IdP users (tests).
    */
   readonly scope?: "account" | "requests" | { readonly idpUserIds: readonly string[] };
+}
+
+/** What the brake did with a plan's removals, for the people reading the answer. */
+export interface BrakeReport {
+  readonly verdict: BrakeVerdict;
+  /** Why removals wait (the verdict's numbers, or the held run they already wait in). */
+  readonly message: string | null;
+  /** The held run (the current version of the change-set) after this run, if any. */
+  readonly heldRunId: string | null;
+  /** What the brake does with each removal of the plan, by the action's index in plan.actions. */
+  readonly marks: ReadonlyMap<number, string>;
+  readonly kept: number;
+  readonly approved: number;
 }
 
 export interface ReconcileResult {
@@ -31,9 +47,8 @@ export interface ReconcileResult {
   readonly withheld: number;
   /** Planned for some people only (a scoped run), not the whole account. */
   readonly scoped?: boolean;
+  readonly brake?: BrakeReport;
 }
-
-const BRAKE_WINDOW_MINUTES = 15;
 
 /**
  * Without rules nothing is granted, and without IdP-managed memberships nothing can be taken back:
@@ -75,59 +90,128 @@ export async function reconcileAccount(db: Knex, accountId: string, options: Rec
   return result;
 }
 
+/** The plan's removals as the brake sees them, each with its person's facts fingerprint. */
+function plannedRemovals(plan: Plan, facts: ReadonlyMap<string, string>): PlannedRemoval[] {
+  return plan.actions.filter(isRemoval).map((action) => ({
+    key: removalKey(action), userId: removalUser(action), counted: countsTowardsBrake(action), fingerprint: facts.get(removalUser(action)) ?? NO_IDP_FACTS, action,
+  }));
+}
+
+/** What the brake does with each removal, for `idsync plan` and the reconcile's answer. */
+function brakeMarks(plan: Plan, step: StepResult, heldRunId: string | null): Map<number, string> {
+  const apply = new Set(step.apply.map((r) => r.key));
+  const approved = new Set(step.approved.map((r) => r.key));
+  const kept = new Map(step.kept.map((r) => [r.key, r]));
+  const newKeys = new Set(step.newVersion?.map((r) => r.key) ?? []);
+  const waitingIn = new Map(step.state.versions.filter((v) => v.runId !== NEW_VERSION).flatMap((v) => v.open.map((r) => [r.key, v.runId] as const)));
+  const marks = new Map<number, string>();
+  plan.actions.forEach((action, index) => {
+    if (!isRemoval(action)) return;
+    const key = removalKey(action);
+    if (approved.has(key)) marks.set(index, "approved by an operator");
+    else if (apply.has(key)) marks.set(index, `passes the brake (${step.verdict.message.replace(/^passed: /, "")})`);
+    else if (kept.has(key)) marks.set(index, `kept by an operator's decision (run ${step.state.rejections.get(kept.get(key)!.userId)?.runId ?? "?"} rejected)`);
+    else if (newKeys.has(key) && step.verdict.held && !waitingIn.has(key)) marks.set(index, `would be held: ${step.verdict.message.replace(/^held: /, "")}`);
+    else marks.set(index, `waits for approval in run ${waitingIn.get(key) ?? heldRunId ?? "(new)"}`);
+  });
+  return marks;
+}
+
+function heldMessage(step: StepResult, runId: string): string {
+  const people = new Set(step.newVersion!.map((r) => r.userId)).size;
+  const why = step.verdict.held ? step.verdict.message : `held: new removals of people already waiting in run ${step.superseded}`;
+  return `run ${runId} ${why}; it holds ${step.newVersion!.length} removal(s) of ${people} person(s)${step.superseded ? ` and supersedes run ${step.superseded}` : ""}: approve or reject it (idsync runs approve ${runId} / idsync runs reject ${runId})`;
+}
+
 async function reconcileInTransaction(db: Knex, accountId: string, options: ReconcileOptions,
   onApplied: (actions: readonly PlanAction[]) => void): Promise<ReconcileResult> {
   return db.transaction(async (trx) => {
     // serialises this account's runs; "no key update" so SCIM writes (whose foreign keys take
     // key-share locks on the account row) never wait behind a run
     await runSql(trx, `select id from accounts where id = ? for no key update`, [accountId]);
+    const brakeState = await loadBrakeState(trx, accountId);
+    if (options.approval) {
+      const version = brakeState.versions.find((v) => v.runId === options.approval!.runId);
+      if (!version) throw new RunNotOpenError(options.approval.runId);
+      if (options.approval.userId && !version.open.some((r) => r.userId === options.approval!.userId)) throw new PersonNotInRunError(version.runId, options.approval.userId);
+    }
     // only requests committed before the snapshot is read are answered by this run
-    const { rows: [pending] } = await runSql<{ last: string | null; whole: boolean }>(trx,
-      `select max(id)::text as last, coalesce(bool_or(idp_user_ids is null), false) as whole
+    const { rows: [pending] } = await runSql<{ last: string | null; whole: boolean; rules: boolean }>(trx,
+      `select max(id)::text as last, coalesce(bool_or(idp_user_ids is null), false) as whole, coalesce(bool_or(reason = 'rules changed'), false) as rules
        from reconcile_requests where account_id = ? and processed_at is null`, [accountId]);
+    // the worker answering a rules change says so in the run's trigger
+    const trigger = options.scope === "requests" && pending?.rules ? "rules change" : options.trigger;
     if (!options.dryRun && !(await mayChangeAnything(trx, accountId))) {
       await markAnswered(trx, accountId, pending?.last ?? null);
       return { runId: null, status: "nothing-to-do", plan: { actions: [], manualMembers: [], warnings: [] }, applied: 0, withheld: 0 };
     }
-    const requested = await requestedUsers(trx, accountId, options.scope ?? "account", pending!);
+    const requested = await requestedUsers(trx, accountId, options.approval ? "account" : options.scope ?? "account", pending!);
     const { scoped, ...input } = await loadPlanInput(trx, accountId, requested, Date.now());
-    const plan = planAccount(input);
+    const { plan, facts } = planAccountWithFacts(input);
     const rules = input.rules;
-    // a dry run answers nothing: the worker still owes those requests their apply
-    if (options.dryRun) return { runId: null, status: "dry-run", plan, applied: 0, withheld: 0, scoped };
-    // a run for given people answers no request: the ones pending may name others
-    if (typeof (options.scope ?? "account") === "string") await markAnswered(trx, accountId, pending?.last ?? null);
-    if (plan.actions.length === 0) return { runId: null, status: "nothing-to-do", plan, applied: 0, withheld: 0, scoped };
 
     const { rows: [active] } = await runSql<{ n: number }>(trx,
       `select count(*)::int as n from memberships where account_id = ? and status = 'active'`, [accountId]);
+    const limit = brakeLimit(rules.policy, active!.n);
     const { rows: [recent] } = await runSql<{ n: number }>(trx,
       `select count(*)::int as n from audit_log where account_id = ? and actor = 'reconciler'
        and action in ('member.deprovisioned', 'member.removed', 'domain.revoked') and occurred_at > now() - make_interval(mins => ?)`,
-      [accountId, BRAKE_WINDOW_MINUTES]);
-    const verdict = options.approvedRunId
-      ? { held: false, removals: 0, limit: 0, proceed: [...plan.actions], withheld: [] }
-      : applyRemovalBrake(plan.actions, active!.n, rules.policy, recent?.n ?? 0);
+      [accountId, limit.windowMinutes]);
+    const step = reconcileStep(brakeState, {
+      removals: plannedRemovals(plan, facts), fingerprints: facts, inScope: (userId) => input.actual.members.has(userId),
+      limit, inWindow: recent?.n ?? 0, approval: options.approval,
+    });
+    const currentHeld = step.current === NEW_VERSION ? null : step.current;
+    const report = (heldRunId: string | null, message: string | null): BrakeReport => ({
+      verdict: step.verdict, message, heldRunId, marks: brakeMarks(plan, step, heldRunId), kept: step.kept.length, approved: step.approved.length });
+
+    // a dry run answers nothing: the worker still owes those requests their apply
+    if (options.dryRun) {
+      return { runId: null, status: "dry-run", plan, applied: 0, withheld: step.withheld.length, scoped,
+        brake: report(currentHeld, step.newVersion ? (step.verdict.held ? step.verdict.message : "held: new removals of people already waiting for approval") : null) };
+    }
+    // a run for given people answers no request: the ones pending may name others
+    if (typeof (options.scope ?? "account") === "string" || options.approval) await markAnswered(trx, accountId, pending?.last ?? null);
+    const actor = options.actor ?? "reconciler";
+    await removeRejections(trx, accountId, step.lifted, "reconciler", "the person's IdP facts changed", null);
+    await writeSettlement(trx, accountId, step, actor);
+
+    const applyKeys = new Set(step.apply.map((r) => r.key));
+    const proceed = plan.actions.filter((a) => !isRemoval(a) || applyKeys.has(removalKey(a)));
+    const idle = proceed.length === 0 && !step.newVersion && !options.approval;
+    if (idle) {
+      // nothing to apply and nothing new to hold: answered by the held run the removals already wait in
+      const status = step.withheld.length > 0 ? "held" : "nothing-to-do";
+      return { runId: status === "held" ? currentHeld : null, status, plan, applied: 0, withheld: step.withheld.length, scoped,
+        brake: report(currentHeld, status === "held" ? `waiting for approval in run ${currentHeld}` : null) };
+    }
 
     const { rows: [run] } = await runSql<{ id: string }>(trx,
-      `insert into sync_runs (account_id, kind, status, trigger, counts) values (?, 'reconcile', 'running', ?, '{}'::jsonb) returning id`, [accountId, options.trigger]);
-    const ctx = { accountId, runId: run!.id, actor: options.actor ?? "reconciler" };
-    const applied = await applyPlan(trx, verdict.proceed, ctx);
-    onApplied(verdict.proceed);
-    const counts = { actions: plan.actions.length, applied, withheld: verdict.withheld.length, removals: verdict.removals, limit: verdict.limit };
-    if (verdict.held) {
-      await runSql(trx, `update sync_runs set status = 'held', finished_at = now(), counts = ?::jsonb, plan = ?::jsonb where id = ?`,
-        [JSON.stringify(counts), JSON.stringify({ withheld: verdict.withheld, warnings: plan.warnings }), run!.id]);
+      `insert into sync_runs (account_id, kind, status, trigger, counts) values (?, 'reconcile', 'running', ?, '{}'::jsonb) returning id`, [accountId, trigger]);
+    const runId = run!.id;
+    // an operator's approval is applied in their name; the brake's window counts the reconciler's own removals only
+    const approvedKeys = new Set(step.approved.map((r) => r.key));
+    const byReconciler = proceed.filter((a) => !isRemoval(a) || !approvedKeys.has(removalKey(a)));
+    const byOperator = proceed.filter((a) => isRemoval(a) && approvedKeys.has(removalKey(a)));
+    const appliedCount = (await applyPlan(trx, byReconciler, { accountId, runId, actor: options.approval ? actor : "reconciler" }))
+      + (byOperator.length ? await applyPlan(trx, byOperator, { accountId, runId, actor }) : 0);
+    onApplied(proceed);
+    const counts = {
+      actions: plan.actions.length, applied: appliedCount, withheld: step.withheld.length, removals: step.verdict.inRun, inWindow: step.verdict.inWindow,
+      windowMinutes: limit.windowMinutes, limit: limit.limit, kept: step.kept.length, approved: step.approved.length,
+    };
+    if (step.newVersion) {
+      const message = heldMessage(step, runId);
+      await writeNewVersion(trx, accountId, runId, step.newVersion, step.superseded);
+      await runSql(trx, `update sync_runs set status = 'held', finished_at = now(), held_at = now(), counts = ?::jsonb, plan = ?::jsonb where id = ?`,
+        [JSON.stringify(counts), JSON.stringify({ withheld: step.newVersion.map((r) => r.action), warnings: plan.warnings, message }), runId]);
       await runSql(trx, `insert into alerts (account_id, kind, detail, data, run_id) values (?, 'run_held', ?, ?::jsonb, ?)`,
-        [accountId, `run ${run!.id} would remove ${verdict.removals} memberships or grants (limit ${verdict.limit}); approve or reject it`, JSON.stringify(counts), run!.id]);
-      await runSql(trx, `insert into events (account_id, type, payload, run_id) values (?, 'run.held', ?::jsonb, ?)`, [accountId, JSON.stringify(counts), run!.id]);
-    } else {
-      await runSql(trx, `update sync_runs set status = 'succeeded', finished_at = now(), counts = ?::jsonb where id = ?`, [JSON.stringify(counts), run!.id]);
+        [accountId, message, JSON.stringify(counts), runId]);
+      await runSql(trx, `insert into events (account_id, type, payload, run_id) values (?, 'run.held', ?::jsonb, ?)`, [accountId, JSON.stringify({ ...counts, message, supersedes: step.superseded }), runId]);
+      return { runId, status: "held", plan, applied: appliedCount, withheld: step.withheld.length, scoped, brake: report(runId, message) };
     }
-    if (options.approvedRunId) {
-      await runSql(trx, `update sync_runs set status = 'succeeded', finished_at = now() where id = ? and status = 'held'`, [options.approvedRunId]);
-      await runSql(trx, `update alerts set resolved_at = now() where run_id = ? and kind = 'run_held' and resolved_at is null`, [options.approvedRunId]);
-    }
-    return { runId: run!.id, status: verdict.held ? "held" : "succeeded", plan, applied, withheld: verdict.withheld.length, scoped };
+    await runSql(trx, `update sync_runs set status = 'succeeded', finished_at = now(), counts = ?::jsonb where id = ?`, [JSON.stringify(counts), runId]);
+    return { runId, status: "succeeded", plan, applied: appliedCount, withheld: step.withheld.length, scoped,
+      brake: report(currentHeld, step.withheld.length > 0 ? `${step.withheld.length} removal(s) still wait for approval in run ${currentHeld}` : null) };
   });
 }

@@ -171,10 +171,10 @@ test("200 removals at once are held until approved; additions go ahead", async (
   expect((await memberOf(t.accountId, "newcomer@acme-brake.example.com")).role).toBe("admin");
   expect((await q(`select status from sync_runs where id = ?`, [held.runId]))[0].status).toBe("held");
 
-  const approved = await reconcileAccount(harness.db.knex, t.accountId, { trigger: "approve", approvedRunId: held.runId! });
+  const approved = await reconcileAccount(harness.db.knex, t.accountId, { trigger: "approval", approval: { runId: held.runId! }, actor: "operator:test" });
   expect(approved.status).toBe("succeeded");
   expect((await q(`select count(*)::int as n from memberships where account_id = ? and status = 'active'`, [t.accountId]))[0].n).toBe(2);
-  expect((await q(`select status from sync_runs where id = ?`, [held.runId]))[0].status).toBe("succeeded");
+  expect((await q(`select status, decided_by from sync_runs where id = ?`, [held.runId]))[0]).toEqual({ status: "approved", decided_by: "operator:test" });
 }, 120_000);
 
 test("a SCIM deactivation is applied by the worker, durably: the request outlives a crash before the apply", async () => {

@@ -1,0 +1,33 @@
+// The facts a person's removal depends on, as a fingerprint: for each of their IdP identities, whether
+// it is active or deleted, which mapped groups it is in (after nesting), which filter rules it matches,
+// and the idsync extension values an `attributes` rule reads. A rejection lasts while this stays the
+// same. Pure, computed from the plan's own input: a full pull that rewrites the same rows gives the same
+// fingerprint, and so does a change of the brake's settings (the policy is not part of it).
+import { createHash } from "node:crypto";
+import type { AccountSnapshot } from "../snapshot/account-snapshot.ts";
+import type { MappingRules } from "../mapping/mapping-rules.ts";
+import { groupRuleMatcher } from "../mapping/group-closure.ts";
+import { groupMatches } from "../mapping/group-selector.ts";
+import { parseUserCondition } from "../mapping/user-condition.ts";
+import { IDSYNC_EXTENSION } from "../mapping/desired-state.ts";
+
+/** The fingerprint of a member no IdP of the account knows any more. */
+export const NO_IDP_FACTS = "known to no IdP";
+
+/** Fingerprints by person key (the app user id once linked; `email:…` before). */
+export function factsFingerprints(snapshot: AccountSnapshot, rules: MappingRules, personOf: ReadonlyMap<string, string>): Map<string, string> {
+  const ruleGroups = rules.rules.map((r) => (r.group === undefined ? undefined : new Set(snapshot.groups.filter((g) => groupMatches(g, r.group!)).map((g) => g.id))));
+  const groupsOf = groupRuleMatcher(snapshot.edges, ruleGroups);
+  const filters = rules.rules.flatMap((r) => (r.filter === undefined ? [] : [{ name: r.filter, matches: parseUserCondition(r.filter) }]));
+  const readsAttributes = rules.rules.some((r) => r.attributes === true);
+  const factsBy = new Map<string, string[]>();
+  for (const user of snapshot.users) {
+    const key = personOf.get(user.id) ?? `email:${(user.email ?? user.userName).toLowerCase()}`;
+    const groups = [...groupsOf(user.id)].map((i) => rules.rules[i]!.group!).sort();
+    const matched = user.deleted ? [] : filters.filter((f) => f.matches(user.resource)).map((f) => f.name).sort();
+    const extension = readsAttributes ? user.resource[IDSYNC_EXTENSION] as { role?: unknown; domainGrants?: unknown } | undefined : undefined;
+    const facts = JSON.stringify([user.id, user.active, user.deleted, groups, matched, readsAttributes ? [extension?.role ?? null, extension?.domainGrants ?? null] : null]);
+    factsBy.set(key, [...(factsBy.get(key) ?? []), facts]);
+  }
+  return new Map([...factsBy].map(([key, facts]) => [key, createHash("sha256").update(facts.sort().join("\n")).digest("hex").slice(0, 32)]));
+}
