@@ -54,14 +54,17 @@ export async function listAudit(db: Executor, accountId: string, limit: number, 
 
 export async function listRuns(db: Executor, accountId: string, limit = 50) {
   const { rows } = await runSql(db, `
-    select id, kind, status, trigger, connection_id, started_at, finished_at, api_calls, duration_ms, counts, error
+    select id, kind, status, trigger, connection_id, started_at, finished_at, api_calls,
+      -- the run's own work; a held run's wait for an operator is held_at → decided_at, apart
+      coalesce(duration_ms, (extract(epoch from finished_at - started_at) * 1000)::int) as duration_ms,
+      held_at, decided_at, decided_by, superseded_by, counts, error
     from sync_runs where account_id = ? order by started_at desc limit ?`, [accountId, limit]);
   return rows;
 }
 
 export async function findRun(db: Executor, runId: string) {
   if (!/^[0-9a-f-]{36}$/i.test(runId)) return undefined;
-  const { rows: [run] } = await runSql(db, `select id, account_id, kind, status, trigger, started_at, finished_at, counts, plan, error from sync_runs where id = ?`, [runId]);
+  const { rows: [run] } = await runSql(db, `select id, account_id, kind, status, trigger, started_at, finished_at, held_at, decided_at, decided_by, superseded_by, counts, plan, error from sync_runs where id = ?`, [runId]);
   return run;
 }
 

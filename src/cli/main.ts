@@ -31,7 +31,10 @@ const USAGE = `usage: idsync <command> [options]
   sync --connection <id> [--dry-run] [--mode full|departures|delta] [--max-drop-percent <n>]
                                           pull a Google or Graph connection now, showing its progress
   runs list --account <slug>
-  runs approve <run id> | runs reject <run id>      a run held by the removal brake
+  runs approve <run id> [--email <person>]   apply what a held run showed (all of it, or one person's part)
+  runs reject <run id> [--email <person>]    keep that access until the person's IdP facts change
+  runs kept --account <slug>                 who keeps access by an operator's decision
+  runs lift --account <slug> [--email <person>]   end rejections: the removals are planned again, through the brake
   members --account <slug>                who has which role and domains, and who manages them
   review --account <slug>                 access review: every person's access, the rule and source, since when
   audit --account <slug> [--action key.revoked|member.] [--run <run id>]

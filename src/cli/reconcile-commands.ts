@@ -22,6 +22,32 @@ const readFile = (input: CommandInput, usage: string) => {
 };
 
 type Rows = Array<Record<string, unknown>>;
+type Warning = { line: number; rule: string; message: string };
+type BrakeAnswer = { message: string | null; heldRunId: string | null; verdict: string | null; kept: number };
+type RunAnswer = { runId: string | null; status: string; applied: number; withheld: number; brake?: BrakeAnswer } & Partial<BrakeAnswer>;
+
+const printWarnings = (warnings: readonly Warning[]) => {
+  for (const w of warnings) process.stdout.write(`warning: rule ${w.rule} (line ${w.line}): ${w.message}\n`);
+};
+
+/** One line on a run: its status, what it applied, and what the brake holds (with the numbers why). */
+function runLine(run: RunAnswer): string {
+  const held = run.withheld ? `; ${run.withheld} removal(s) held for approval in run ${run.heldRunId ?? run.runId} (${run.message ?? "removal brake"}; idsync runs approve|reject ${run.heldRunId ?? run.runId})` : "";
+  const kept = run.kept ? `; ${run.kept} removal(s) kept by an operator's decision` : "";
+  return `run ${run.runId ?? "-"}: ${run.status}, ${run.applied} applied${held}${kept}`;
+}
+
+const minutes = (from: string, to: string) => {
+  const ms = Date.parse(to) - Date.parse(from);
+  return ms < 60_000 ? `${Math.round(ms / 1000)} s` : ms < 3_600_000 ? `${Math.round(ms / 60_000)} min` : `${(ms / 3_600_000).toFixed(1)} h`;
+};
+
+const runId = (input: CommandInput, verb: string) => {
+  const id = input.positionals[0];
+  if (!id) throw new CliError(`usage: idsync runs ${verb} <run id> [--email <person>]`, 2);
+  return encodeURIComponent(id);
+};
+const decisionBody = (input: CommandInput) => (typeof input.values.email === "string" ? { email: input.values.email } : {});
 
 export const reconcileCommands: Record<string, (input: CommandInput) => Promise<void>> = {
   // validates locally: no server needed, nothing stored
@@ -40,9 +66,14 @@ export const reconcileCommands: Record<string, (input: CommandInput) => Promise<
   },
   async "rules set"(input) {
     const text = readFile(input, "usage: idsync rules set --account <slug> <file>");
-    const saved = await input.client.request<{ version: number; rules: number }>("PUT", `/accounts/${account(input)}/rules`, { document: text });
+    const saved = await input.client.request<{ version: number; rules: number; warnings: Warning[]; run: RunAnswer & { error?: string } }>("PUT", `/accounts/${account(input)}/rules`, { document: text });
     if (json(input)) return printJson(saved);
-    process.stdout.write(`rules version ${saved.version} stored (${saved.rules} rules); the account is reconciled now\n`);
+    process.stdout.write(`rules version ${saved.version} stored (${saved.rules} rules)\n`);
+    printWarnings(saved.warnings);
+    const run = saved.run;
+    if (run.status === "failed") process.stdout.write(`the reconcile failed (${run.error}); the worker retries it\n`);
+    else if (run.status === "nothing-to-do") process.stdout.write("reconciled: nothing to change\n");
+    else process.stdout.write(`${runLine(run)}\n`);
   },
   async "rules get"(input) {
     const stored = await input.client.request<{ document: string; version: number }>("GET", `/accounts/${account(input)}/rules`);
@@ -50,38 +81,55 @@ export const reconcileCommands: Record<string, (input: CommandInput) => Promise<
     process.stdout.write(stored.document.endsWith("\n") ? stored.document : `${stored.document}\n`);
   },
   async plan(input) {
-    const plan = await input.client.request<{ rows: Rows; manualMembers: string[]; warnings: Array<{ line: number; rule: string; message: string }> }>("GET", `/accounts/${account(input)}/plan`);
+    const plan = await input.client.request<{ rows: Rows; manualMembers: string[]; warnings: Warning[]; brake: BrakeAnswer }>("GET", `/accounts/${account(input)}/plan`);
     if (json(input)) return printJson(plan);
     if (plan.rows.length === 0) process.stdout.write("nothing to change\n");
-    else printTable(plan.rows, ["action", "who", "what", "why"]);
-    for (const w of plan.warnings) process.stdout.write(`warning: rule ${w.rule} (line ${w.line}): ${w.message}\n`);
+    else printTable(plan.rows.map((r) => ({ ...r, brake: r.brake ?? "" })), ["action", "who", "what", "why", "brake"]);
+    if (plan.brake.message) process.stdout.write(`removal brake: ${plan.brake.message}\n`);
+    printWarnings(plan.warnings);
     if (plan.manualMembers.length) process.stdout.write(`manual members (not managed, left alone): ${plan.manualMembers.join(", ")}\n`);
   },
   async reconcile(input) {
-    const result = await input.client.request<{ runId: string | null; status: string; applied: number; withheld: number; rows: Rows }>("POST", `/accounts/${account(input)}/reconcile`);
+    const result = await input.client.request<RunAnswer & { rows: Rows }>("POST", `/accounts/${account(input)}/reconcile`);
     if (json(input)) return printJson(result);
-    if (result.rows.length) printTable(result.rows, ["action", "who", "what", "why"]);
-    process.stdout.write(`run ${result.runId ?? "-"}: ${result.status}, ${result.applied} applied${result.withheld ? `, ${result.withheld} removals held for approval (idsync runs approve ${result.runId})` : ""}\n`);
+    if (result.rows.length) printTable(result.rows.map((r) => ({ ...r, brake: r.brake ?? "" })), ["action", "who", "what", "why", "brake"]);
+    process.stdout.write(`${runLine({ ...result, ...result.brake })}\n`);
   },
   async "runs list"(input) {
     const { runs } = await input.client.request<{ runs: Rows }>("GET", `/accounts/${account(input)}/runs`);
     if (json(input)) return printJson(runs);
-    printTable(runs.map((r) => ({ ...r, counts: JSON.stringify(r.counts), error: r.error ?? "" })), ["id", "kind", "status", "trigger", "started_at", "api_calls", "duration_ms", "counts", "error"]);
+    // a held run's own duration, and apart from it how long it waited for (or has waited for) an operator
+    const waited = (r: Record<string, unknown>) => (r.held_at ? `${minutes(r.held_at as string, (r.decided_at as string | null) ?? new Date().toISOString())}${r.decided_at ? "" : " so far"}` : "");
+    printTable(runs.map((r) => ({ ...r, held_for: waited(r), decided_by: r.decided_by ?? "", counts: JSON.stringify(r.counts), error: r.error ?? "" })),
+      ["id", "kind", "status", "trigger", "started_at", "api_calls", "duration_ms", "held_for", "decided_by", "counts", "error"]);
   },
   async "runs approve"(input) {
-    const result = await input.client.request<Record<string, unknown>>("POST", `/runs/${encodeURIComponent(input.positionals[0] ?? "")}/approve`);
+    const result = await input.client.request<Record<string, unknown>>("POST", `/runs/${runId(input, "approve")}/approve`, decisionBody(input));
     if (json(input)) return printJson(result);
-    process.stdout.write(`approved: run ${result.runId} ${result.status}, ${result.applied} applied\n`);
+    process.stdout.write(`approved${input.values.email ? ` for ${input.values.email}` : ""}: run ${result.approvedRunId} is ${result.approvedRunStatus}; ${result.approved} removal(s) it showed applied by run ${result.runId}`
+      + `${result.stillHeld ? `; removals in run ${result.stillHeld} still wait for approval` : ""}\n`);
   },
   async "runs reject"(input) {
-    const result = await input.client.request<Record<string, unknown>>("POST", `/runs/${encodeURIComponent(input.positionals[0] ?? "")}/reject`);
+    const result = await input.client.request<Record<string, unknown>>("POST", `/runs/${runId(input, "reject")}/reject`, decisionBody(input));
     if (json(input)) return printJson(result);
-    process.stdout.write(`run ${result.runId} rejected; nothing was removed\n`);
+    process.stdout.write(`rejected${input.values.email ? ` for ${input.values.email}` : ""}: run ${result.runId} is ${result.status}; nothing was removed. `
+      + `${result.people} person(s) keep their access by an operator's decision until their IdP facts change (idsync runs lift to undo)\n`);
+  },
+  async "runs kept"(input) {
+    const { kept } = await input.client.request<{ kept: Rows }>("GET", `/accounts/${account(input)}/kept`);
+    if (json(input)) return printJson(kept);
+    if (kept.length === 0) return void process.stdout.write("nobody keeps access by an operator's decision\n");
+    printTable(kept.map((k) => ({ ...k, removals: (k.keys as string[]).length })), ["email", "run_id", "removals", "rejected_at", "rejected_by"]);
+  },
+  async "runs lift"(input) {
+    const result = await input.client.request<{ lifted: number }>("POST", `/accounts/${account(input)}/kept/lift`, decisionBody(input));
+    if (json(input)) return printJson(result);
+    process.stdout.write(`${result.lifted} rejection(s) lifted; the next reconcile plans those removals again, through the brake\n`);
   },
   async members(input) {
     const { members } = await input.client.request<{ members: Rows }>("GET", `/accounts/${account(input)}/members`);
     if (json(input)) return printJson(members);
-    printTable(members.map((m) => ({ ...m, grants: (m.grants as Array<{ domain: string; access: string }>).map((g) => `${g.domain}:${g.access}`) })), ["email", "role", "status", "managed_by", "rule", "grants"]);
+    printTable(members.map((m) => ({ ...m, status: m.kept ? `${m.status}, ${m.kept}` : m.status, grants: (m.grants as Array<{ domain: string; access: string }>).map((g) => `${g.domain}:${g.access}`) })), ["email", "role", "status", "managed_by", "rule", "grants"]);
   },
   async review(input) {
     const { review } = await input.client.request<{ review: Rows }>("GET", `/accounts/${account(input)}/review`);

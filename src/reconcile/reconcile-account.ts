@@ -172,7 +172,8 @@ async function reconcileInTransaction(db: Knex, accountId: string, options: Reco
     }
     // a run for given people answers no request: the ones pending may name others
     if (typeof (options.scope ?? "account") === "string" || options.approval) await markAnswered(trx, accountId, pending?.last ?? null);
-    const actor = options.actor ?? "reconciler";
+    // decisions made in passing (a removal no longer planned) are the reconciler's; an approval is the operator's
+    const actor = options.approval ? options.actor ?? "reconciler" : "reconciler";
     await removeRejections(trx, accountId, step.lifted, "reconciler", "the person's IdP facts changed", null);
     await writeSettlement(trx, accountId, step, actor);
 

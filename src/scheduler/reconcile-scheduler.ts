@@ -7,7 +7,7 @@ import type { Knex } from "knex";
 import type { Logger } from "../log/logger.ts";
 import { runSql } from "../db/run-sql.ts";
 import { reconcileAccount } from "../reconcile/reconcile-account.ts";
-import { recordFailedRun } from "../reconcile/runs.ts";
+import { recordFailedRun, remindHeldRuns } from "../reconcile/runs.ts";
 
 export interface ReconcileSchedulerOptions {
   db: Knex;
@@ -57,6 +57,8 @@ export class ReconcileScheduler {
   async reconcileEverything(): Promise<void> {
     const { rows } = await runSql<{ id: string }>(this.options.db, `select id from accounts order by slug`);
     for (const { id } of rows) await this.run(id, "scheduled");
+    // a held run never expires silently: an event and its alert are refreshed while it waits
+    await remindHeldRuns(this.options.db).catch((error) => this.options.log.error({ err: error }, "reminding of held runs failed"));
   }
 
   private async run(accountId: string, trigger: string): Promise<void> {

@@ -7,10 +7,10 @@ import { getRulesDocument, saveRules } from "../../accounts/account-rules.ts";
 import { createApiKey, createInvitation, createSession, KeyNotAllowedError } from "../../accounts/api-keys.ts";
 import { accessReview, findRun, listAudit, listKeys, listMembers, listRuns, planNames, userIdByEmail } from "../../accounts/membership-views.ts";
 import { parseRulesDocument } from "../../mapping/rules-document.ts";
-import { reconcileAccount } from "../../reconcile/reconcile-account.ts";
-import { describePlan } from "../../reconcile/describe-plan.ts";
+import { reconcileAccount, type ReconcileResult } from "../../reconcile/reconcile-account.ts";
+import { describePlan, type PlanNames } from "../../reconcile/describe-plan.ts";
 import { runSql } from "../../db/run-sql.ts";
-import { approveHeldRun, rejectHeldRun } from "../../reconcile/runs.ts";
+import { approveHeldRun, liftAccountRejections, rejectHeldRun, type DecisionScope } from "../../reconcile/runs.ts";
 import { BadRequestError, NotFoundError } from "../problem.ts";
 
 type Actor = (req: express.Request) => string;
@@ -19,6 +19,26 @@ function documentOf(req: express.Request): string {
   if (typeof req.body === "string") return req.body;
   if (typeof req.body?.document === "string") return req.body.document;
   throw new BadRequestError(`send the rules document as text (Content-Type: application/yaml) or as {"document": "…"}`);
+}
+
+/** A plan's rows, each removal marked with what the brake does with it. */
+function planRows(result: ReconcileResult, names: PlanNames) {
+  return describePlan(result.plan, names).map((row, index) => {
+    const brake = result.brake?.marks.get(index);
+    return brake ? { ...row, brake } : row;
+  });
+}
+
+function brakeSummary(result: ReconcileResult) {
+  return { message: result.brake?.message ?? null, heldRunId: result.brake?.heldRunId ?? null, verdict: result.brake?.verdict.message ?? null, kept: result.brake?.kept ?? 0 };
+}
+
+/** The people whose removals an operator rejected, by email, with the run that showed them. */
+async function keptPeople(db: Knex, accountId: string) {
+  const { rows } = await runSql<{ email: string; user_id: string; run_id: string; keys: string[]; rejected_at: string; rejected_by: string }>(db,
+    `select u.email, r.user_id, r.run_id, r.keys, r.rejected_at, r.rejected_by from removal_rejections r join users u on u.id = r.user_id
+     where r.account_id = ? order by lower(u.email)`, [accountId]);
+  return rows;
 }
 
 export function reconcileRoutes(db: Knex, actorOf: Actor): express.Router {
@@ -32,8 +52,25 @@ export function reconcileRoutes(db: Knex, actorOf: Actor): express.Router {
   });
   router.put("/accounts/:slug/rules", async (req, res) => {
     const { id } = await account(req);
+    const since = new Date();
     const saved = await saveRules(db, id, documentOf(req), actorOf(req));
-    res.json({ version: saved.version, rules: saved.rules.rules.length });
+    // reconciled now, so the answer says what the new rules did: warnings, and whether removals are held
+    let result: ReconcileResult;
+    try {
+      result = await reconcileAccount(db, id, { trigger: "rules change", actor: actorOf(req) });
+    } catch (error) {
+      // the rules are stored; the worker retries the reconcile (its request stays pending)
+      return res.json({ version: saved.version, rules: saved.rules.rules.length, warnings: [], run: { runId: null, status: "failed", error: String((error as Error).message ?? error).slice(0, 500) } });
+    }
+    if (result.status === "nothing-to-do") {
+      // the worker may have answered the rules change first: report its run
+      const { rows: [byWorker] } = await runSql<{ id: string; status: string; message: string | null }>(db,
+        `select id, status, plan->>'message' as message from sync_runs where account_id = ? and kind = 'reconcile' and trigger = 'rules change' and started_at >= ?
+         order by started_at desc limit 1`, [id, since]);
+      if (byWorker) result = { ...result, runId: byWorker.id, status: byWorker.status === "held" ? "held" : "succeeded", brake: result.brake && { ...result.brake, message: byWorker.message } };
+    }
+    res.json({ version: saved.version, rules: saved.rules.rules.length, warnings: result.plan.warnings,
+      run: { runId: result.runId, status: result.status, applied: result.applied, withheld: result.withheld, ...brakeSummary(result) } });
   });
   router.get("/accounts/:slug/rules", async (req, res) => {
     const stored = await getRulesDocument(db, (await account(req)).id);
@@ -44,12 +81,13 @@ export function reconcileRoutes(db: Knex, actorOf: Actor): express.Router {
   router.get("/accounts/:slug/plan", async (req, res) => {
     const { id } = await account(req);
     const result = await reconcileAccount(db, id, { trigger: "dry-run", dryRun: true });
-    res.json({ actions: result.plan.actions, rows: describePlan(result.plan, await planNames(db, id)), manualMembers: result.plan.manualMembers, warnings: result.plan.warnings });
+    res.json({ actions: result.plan.actions, rows: planRows(result, await planNames(db, id)), manualMembers: result.plan.manualMembers, warnings: result.plan.warnings,
+      brake: brakeSummary(result) });
   });
   router.post("/accounts/:slug/reconcile", async (req, res) => {
     const { id } = await account(req);
     const result = await reconcileAccount(db, id, { trigger: "operator", actor: actorOf(req) });
-    res.json({ runId: result.runId, status: result.status, applied: result.applied, withheld: result.withheld, rows: describePlan(result.plan, await planNames(db, id)) });
+    res.json({ runId: result.runId, status: result.status, applied: result.applied, withheld: result.withheld, rows: planRows(result, await planNames(db, id)), brake: brakeSummary(result) });
   });
 
   router.get("/accounts/:slug/runs", async (req, res) => res.json({ runs: await listRuns(db, (await account(req)).id) }));
@@ -58,20 +96,48 @@ export function reconcileRoutes(db: Knex, actorOf: Actor): express.Router {
     if (!run) throw new NotFoundError(`no run ${req.params.id}`);
     res.json({ run });
   });
-  router.post("/runs/:id/approve", async (req, res) => {
+  /** `{"email": …}` narrows a decision to one person. */
+  const decisionScope = async (req: express.Request): Promise<DecisionScope> => {
+    const email = req.body?.email;
+    if (email === undefined || email === null) return {};
+    if (typeof email !== "string" || !email) throw new BadRequestError("email must be the email address of the person the decision is about");
+    const userId = await userIdByEmail(db, email);
+    if (!userId) throw new NotFoundError(`no user ${email}`);
+    return { userId, email };
+  };
+  const heldRun = async (req: express.Request) => {
     const run = await findRun(db, String(req.params.id));
     if (!run) throw new NotFoundError(`no run ${req.params.id}`);
-    const result = await approveHeldRun(db, run, actorOf(req));
-    res.json({ runId: result.runId, status: result.status, applied: result.applied });
+    return run;
+  };
+  router.post("/runs/:id/approve", async (req, res) => {
+    const run = await heldRun(req);
+    const result = await approveHeldRun(db, run, actorOf(req), await decisionScope(req));
+    const { rows: [after] } = await runSql<{ status: string }>(db, `select status from sync_runs where id = ?`, [run.id]);
+    res.json({ runId: result.runId, approvedRunId: run.id, approvedRunStatus: after!.status, status: result.status, applied: result.applied,
+      approved: result.brake?.approved ?? 0, stillHeld: result.brake?.heldRunId ?? null });
   });
   router.post("/runs/:id/reject", async (req, res) => {
-    const run = await findRun(db, String(req.params.id));
-    if (!run) throw new NotFoundError(`no run ${req.params.id}`);
-    await rejectHeldRun(db, run, actorOf(req));
-    res.json({ runId: run.id, status: "rejected" });
+    const run = await heldRun(req);
+    const decided = await rejectHeldRun(db, run, actorOf(req), await decisionScope(req));
+    const { rows: [after] } = await runSql<{ status: string }>(db, `select status from sync_runs where id = ?`, [run.id]);
+    res.json({ runId: run.id, status: after!.status, ...decided });
+  });
+  router.get("/accounts/:slug/kept", async (req, res) => res.json({ kept: await keptPeople(db, (await account(req)).id) }));
+  router.post("/accounts/:slug/kept/lift", async (req, res) => {
+    const { id } = await account(req);
+    res.json(await liftAccountRejections(db, id, actorOf(req), await decisionScope(req)));
   });
 
-  router.get("/accounts/:slug/members", async (req, res) => res.json({ members: await listMembers(db, (await account(req)).id) }));
+  router.get("/accounts/:slug/members", async (req, res) => {
+    const { id } = await account(req);
+    const kept = new Map((await keptPeople(db, id)).map((k) => [k.email.toLowerCase(), k]));
+    const members = (await listMembers(db, id)).map((m) => {
+      const k = kept.get(String(m.email).toLowerCase());
+      return k ? { ...m, kept: `kept by an operator's decision (run ${k.run_id} rejected)` } : m;
+    });
+    res.json({ members });
+  });
   router.get("/accounts/:slug/review", async (req, res) => res.json({ review: await accessReview(db, (await account(req)).id) }));
   router.get("/accounts/:slug/audit", async (req, res) => {
     const limit = Math.min(Number(req.query.limit ?? 100) || 100, 1000);

@@ -21,16 +21,30 @@ export interface ConnectionStatus {
 
 export interface HeldRun {
   id: string;
+  status: "held" | "superseded";
   startedAt: Date;
+  heldAt: Date;
+  /** Why it is held: the brake's numbers (this run, the window, the limit). */
+  message: string;
+  supersededBy: string | null;
   counts: Record<string, number>;
+  /** The removals it showed that are still undecided. */
   withheld: PlanRow[];
+}
+
+export interface KeptAccess {
+  email: string;
+  runId: string | null;
+  removals: number;
+  rejectedAt: Date;
+  rejectedBy: string;
 }
 
 export async function accountsOverview(db: Knex) {
   const { rows } = await runSql(db, `
     select a.slug, a.name,
       (select count(*)::int from memberships m where m.account_id = a.id and m.status = 'active') as members,
-      (select count(*)::int from sync_runs r where r.account_id = a.id and r.status = 'held') as held,
+      (select count(*)::int from sync_runs r where r.account_id = a.id and r.status in ('held', 'superseded')) as held,
       (select count(*)::int from alerts x where x.account_id = a.id and x.resolved_at is null) as alerts
     from accounts a order by a.slug`);
   return rows as Array<{ slug: string; name: string; members: number; held: number; alerts: number }>;
@@ -71,13 +85,18 @@ export async function accountStatus(db: Knex, slug: string) {
     connections.push({ id: c.id, kind: c.kind, name: c.name, lastRun: last ? { status: last.status, startedAt: last.startedAt, error: last.error } : null, nextRun: next, runs });
   }
   const names = await planNames(db, account.id);
-  const { rows: heldRows } = await runSql(db, `select id, started_at, counts, plan from sync_runs where account_id = ? and status = 'held' order by started_at desc`, [account.id]);
+  const { rows: heldRows } = await runSql(db, `select id, status, started_at, held_at, superseded_by, counts, plan->>'message' as message,
+      coalesce((select json_agg(h.action order by h.ord) from held_removals h where h.run_id = r.id and h.decision is null), '[]') as open
+    from sync_runs r where account_id = ? and status in ('held', 'superseded') order by held_at desc, started_at desc`, [account.id]);
   const held: HeldRun[] = heldRows.map((r) => ({
-    id: r.id, startedAt: new Date(r.started_at), counts: r.counts ?? {},
-    withheld: describePlan({ actions: (r.plan?.withheld ?? []) as PlanAction[], manualMembers: [], warnings: [] }, names),
+    id: r.id, status: r.status, startedAt: new Date(r.started_at), heldAt: new Date(r.held_at ?? r.started_at), message: r.message ?? "", supersededBy: r.superseded_by,
+    counts: r.counts ?? {}, withheld: describePlan({ actions: r.open as PlanAction[], manualMembers: [], warnings: [] }, names),
   }));
+  const { rows: keptRows } = await runSql(db, `select u.email, k.run_id, cardinality(k.keys) as removals, k.rejected_at, k.rejected_by
+    from removal_rejections k join users u on u.id = k.user_id where k.account_id = ? order by lower(u.email)`, [account.id]);
+  const kept: KeptAccess[] = keptRows.map((k) => ({ email: k.email, runId: k.run_id, removals: k.removals, rejectedAt: new Date(k.rejected_at), rejectedBy: k.rejected_by }));
   const { rows: alerts } = await runSql(db, `select kind, detail, created_at from alerts where account_id = ? and resolved_at is null order by created_at desc limit 50`, [account.id]);
   const audit = await listAudit(db, account.id, 20);
   const webhooks = await listWebhookEndpoints(db, account.id);
-  return { account, connections, held, alerts, audit, webhooks };
+  return { account, connections, held, kept, alerts, audit, webhooks };
 }

@@ -66,7 +66,7 @@ ${accounts.map((a) => html`<tr><td><a href="/accounts/${encodeURIComponent(a.slu
     if (!(await principal(req))) return res.status(401).type("html").send(loginPage());
     const status = await accountStatus(db, String(req.params.slug));
     if (!status) return res.status(404).type("html").send(page("Not found", html`<p>No account ${req.params.slug}.</p>`, true));
-    const { account, connections, held, alerts, audit, webhooks } = status;
+    const { account, connections, held, kept, alerts, audit, webhooks } = status;
     res.type("html").send(page(account.slug, html`<h1>${account.slug} <span class="muted">${account.name}</span></h1>
 <section><h2>Connections</h2><table><tr><th>connection</th><th>last run</th><th>next run</th></tr>
 ${connections.map((c) => html`<tr><td>${c.kind} · ${c.name}<br><span class="muted">${c.id}</span></td>
@@ -74,10 +74,13 @@ ${connections.map((c) => html`<tr><td>${c.kind} · ${c.name}<br><span class="mut
 <td>${c.kind === "scim" ? html`<span class="muted">pushed by the IdP</span>` : when(c.nextRun)}</td></tr>
 <tr><td colspan="3">${runsChart(c.runs)}</td></tr>`)}</table></section>
 <section><h2>Held runs</h2>${held.length === 0 ? html`<p class="muted">None: no run is waiting for approval.</p>` : held.map((r) => html`<div class="held-run" id="run-${r.id}">
-<p><span class="held">held</span> run ${r.id}, ${when(r.startedAt)}: would remove ${r.counts.removals ?? "?"} memberships or grants (limit ${r.counts.limit ?? "?"}).</p>
+<p><span class="held">${r.status}</span> run ${r.id}, held ${when(r.heldAt)}${r.supersededBy ? html` (superseded by run ${r.supersededBy}; still approvable for what it showed)` : ""}: ${r.message}</p>
 <table><tr><th>action</th><th>who</th><th>what</th><th>why</th></tr>${r.withheld.map((w) => html`<tr><td>${w.action}</td><td>${w.who}</td><td>${w.what}</td><td>${w.why}</td></tr>`)}</table>
 <p><form class="inline" method="post" action="/runs/${r.id}/approve"><button class="primary">Approve</button></form>
 <form class="inline" method="post" action="/runs/${r.id}/reject"><button>Reject</button></form></p></div>`)}</section>
+<section><h2>Access kept by an operator's decision</h2>${kept.length === 0 ? html`<p class="muted">None.</p>` : html`<table><tr><th>who</th><th>rejected in run</th><th>removals kept</th><th>since</th><th>by</th></tr>
+${kept.map((k) => html`<tr><td>${k.email}</td><td>${k.runId ?? "—"}</td><td>${k.removals}</td><td>${when(k.rejectedAt)}</td><td>${k.rejectedBy}</td></tr>`)}</table>
+<p class="muted">Kept until the person's IdP facts change, or <code>idsync runs lift --account ${account.slug}</code>.</p>`}</section>
 <section><h2>Open alerts</h2>${alerts.length === 0 ? html`<p class="muted">None.</p>` : html`<table><tr><th>kind</th><th>detail</th><th>since</th></tr>
 ${alerts.map((a: { kind: string; detail: string; created_at: Date }) => html`<tr><td>${a.kind}</td><td>${a.detail}</td><td>${when(a.created_at)}</td></tr>`)}</table>`}</section>
 <section><h2>Webhooks</h2>${webhooks.length === 0 ? html`<p class="muted">None configured (POST /admin/v1/accounts/${account.slug}/webhooks).</p>` : html`<table>
