@@ -193,7 +193,8 @@ const SCHEMAS: Record<string, Schema> = {
   }),
   RulesDocumentJson: object({ document: { type: "string", description: "The rules document (YAML) as text." } }),
   RulesCheck: object({ valid: { const: true }, rules: { type: "integer", description: "How many rules." }, defaultRole: { type: "string", enum: ["none", "member"] }, policy: ref("AccountPolicy") }),
-  RulesSaved: object({ version: int, rules: { type: "integer", description: "How many rules." } }),
+  RulesSaved: object({ version: int, rules: { type: "integer", description: "How many rules." }, warnings: list(ref("RuleWarning")),
+    run: { type: "object", additionalProperties: true, description: "The reconcile the rules change caused (trigger \"rules change\"): runId, status (held when the removal brake holds removals), applied, withheld, message (the brake's numbers), heldRunId, kept." } }),
   StoredRules: object({ document: str, version: int }),
 
   Reason: reason,
@@ -228,12 +229,18 @@ const SCHEMAS: Record<string, Schema> = {
     who: { type: "string", description: "The person (email), or \"-\"." },
     what: str,
     why: str,
-  }, undefined, { description: "A plan action as a row a person reads." }),
+    brake: { type: "string", description: "For a removal: what the removal brake does with it (passes, would be held and why, waits in a held run, kept by an operator's decision)." },
+  }, ["action", "who", "what", "why"], { description: "A plan action as a row a person reads." }),
+  BrakeSummary: object({
+    message: nullable("string", { description: "Why removals wait: this run's count, the window's count, the window and the limit." }),
+    heldRunId: nullable("string", { format: "uuid" }), verdict: nullable("string"), kept: int,
+  }),
   Plan: object({
     actions: list(ref("PlanAction")),
     rows: list(ref("PlanRow")),
     manualMembers: { ...list(str), description: "Members no IdP manages: reported, never touched." },
     warnings: list(ref("RuleWarning")),
+    brake: ref("BrakeSummary"),
   }),
   ReconcileResult: object({
     runId: nullable("string", { format: "uuid", description: "null when there was nothing to do." }),
@@ -241,14 +248,24 @@ const SCHEMAS: Record<string, Schema> = {
     applied: int,
     withheld: { type: "integer", description: "Removals held back by the removal brake (status held: approve or reject the run)." },
     rows: list(ref("PlanRow")),
+    brake: ref("BrakeSummary"),
   }),
-  ApproveResult: object({ runId: nullable("string", { format: "uuid" }), status: { type: "string", enum: ["succeeded", "held", "nothing-to-do"] }, applied: int }),
-  RejectResult: object({ runId: uuid, status: { const: "rejected" } }),
-  RunStatus: { type: "string", enum: ["running", "succeeded", "failed", "aborted", "held", "rejected"] },
+  Decision: object({ email: { type: "string", description: "Only this person's removals in the run." } }, []),
+  ApproveResult: object({
+    runId: nullable("string", { format: "uuid", description: "The run that applied the approved removals." }),
+    approvedRunId: uuid, approvedRunStatus: ref("RunStatus"), status: { type: "string", enum: ["succeeded", "held", "nothing-to-do"] }, applied: int,
+    approved: { type: "integer", description: "Removals the approved run showed that were still planned, now applied." },
+    stillHeld: nullable("string", { format: "uuid", description: "The held run other removals still wait in." }),
+  }),
+  RejectResult: object({ runId: uuid, status: ref("RunStatus"), people: int, removals: int }),
+  KeptAccess: object({ email: str, user_id: uuid, run_id: nullable("string", { format: "uuid" }), keys: list(str), rejected_at: time, rejected_by: str }),
+  RunStatus: { type: "string", enum: ["running", "succeeded", "failed", "aborted", "held", "superseded", "approved", "rejected", "cleared"] },
   RunSummary: object({
     id: uuid, kind: { type: "string", description: "reconcile, or <google|graph>-<mode> for a pull." }, status: ref("RunStatus"), trigger: str,
     connection_id: nullable("string", { format: "uuid" }), started_at: time, finished_at: nullable("string", { format: "date-time" }),
-    api_calls: nullable("integer"), duration_ms: nullable("integer"), counts: { type: "object", additionalProperties: true }, error: nullable("string"),
+    api_calls: nullable("integer"), duration_ms: nullable("integer", { description: "The run's own work, without the time a held run waited for an operator." }),
+    held_at: nullable("string", { format: "date-time" }), decided_at: nullable("string", { format: "date-time" }), decided_by: nullable("string"),
+    superseded_by: nullable("string", { format: "uuid" }), counts: { type: "object", additionalProperties: true }, error: nullable("string"),
   }),
   Run: object({
     id: uuid, account_id: uuid, kind: str, status: ref("RunStatus"), trigger: str, started_at: time, finished_at: nullable("string", { format: "date-time" }),
@@ -261,7 +278,8 @@ const SCHEMAS: Record<string, Schema> = {
     email: str, role, status: { type: "string", enum: ["active", "suspended"] },
     managed_by: { type: "string", description: "The managing connection's name, or \"manual\"." }, rule: nullable("string"),
     grants: list(object({ domain: str, access, managed: { type: "boolean" } })),
-  }),
+    kept: { type: "string", description: "Set when an operator rejected this person's removal: \"kept by an operator's decision (run … rejected)\"." },
+  }, ["email", "role", "status", "managed_by", "rule", "grants"]),
   AccessReviewEntry: object({
     email: str, role, status: { type: "string", enum: ["active", "suspended"] }, source: { type: "string", description: "The managing connection's name, or \"manual\"." },
     rule: { type: "string", description: "The granting rule, or \"-\"." }, member_since: time,
@@ -444,9 +462,9 @@ const PATHS: Record<string, PathItem> = {
       responses: { 200: ok("The document and its version.", ref("StoredRules")), ...errors(404) },
     },
     put: {
-      operationId: "putRules", tags: ["rules"], summary: "Validate and store the account's rules (asks for a reconcile)", parameters: slug,
+      operationId: "putRules", tags: ["rules"], summary: "Validate and store the account's rules, and reconcile the account now", parameters: slug,
       requestBody: rulesBody,
-      responses: { 200: ok("Stored.", ref("RulesSaved")), ...errors(400, 404, 422) },
+      responses: { 200: ok("Stored; the plan's warnings and what the reconcile did (held or not, and why).", ref("RulesSaved")), ...errors(400, 404, 422) },
     },
   },
   "/accounts/{slug}/plan": {
@@ -475,14 +493,29 @@ const PATHS: Record<string, PathItem> = {
   },
   "/runs/{id}/approve": {
     post: {
-      operationId: "approveRun", tags: ["reconcile"], summary: "Approve a held run: reconcile again applying the removals", parameters: runId,
+      operationId: "approveRun", tags: ["reconcile"], summary: "Approve a held or superseded run (or one person's part): apply exactly the removals it showed that are still planned", parameters: runId,
+      requestBody: body(ref("Decision")),
       responses: { 200: ok("The approved reconcile's outcome.", ref("ApproveResult")), ...errors(400, 404) },
     },
   },
   "/runs/{id}/reject": {
     post: {
-      operationId: "rejectRun", tags: ["reconcile"], summary: "Reject a held run: its removals are discarded", parameters: runId,
+      operationId: "rejectRun", tags: ["reconcile"], summary: "Reject a held or superseded run (or one person's part): those people keep their access until their IdP facts change or the rejection is lifted", parameters: runId,
+      requestBody: body(ref("Decision")),
       responses: { 200: ok("Rejected.", ref("RejectResult")), ...errors(400, 404) },
+    },
+  },
+  "/accounts/{slug}/kept": {
+    get: {
+      operationId: "listKeptAccess", tags: ["reconcile"], summary: "People who keep access by an operator's decision (rejected removals)", parameters: slug,
+      responses: { 200: ok("One entry per person.", object({ kept: list(ref("KeptAccess")) })), ...errors(404) },
+    },
+  },
+  "/accounts/{slug}/kept/lift": {
+    post: {
+      operationId: "liftRejections", tags: ["reconcile"], summary: "Lift rejections (all, or one person's): the next reconcile plans those removals again, through the brake", parameters: slug,
+      requestBody: body(ref("Decision")),
+      responses: { 200: ok("How many were lifted.", object({ lifted: int })), ...errors(400, 404) },
     },
   },
 
