@@ -70,6 +70,34 @@ const runsOf = async (c: Company) => (await q(`select id, status from sync_runs 
 /** The brake's window, passed: the reconciler's removals are dated before it (no waiting in a test). */
 const windowPasses = (c: Company) => q(`update audit_log set occurred_at = occurred_at - interval '1 hour' where account_id = ?`, [c.accountId]);
 
+/**
+ * The brake's invariant, read back from what the database recorded: every membership or grant the
+ * reconciler removed was in a run within the limit (its removals plus the window's); every one removed
+ * in an operator's name was approved in a run that showed it; none was removed while a rejection stood.
+ */
+async function expectBrakeInvariant(c: Company): Promise<void> {
+  const removals = await q(`select id, run_id, actor, action, target_id, before from audit_log
+    where account_id = ? and action in ('member.deprovisioned', 'domain.revoked') order by id`, [c.accountId]);
+  expect(removals.length).toBeGreaterThan(0);
+  const runs = new Map((await q(`select id, counts from sync_runs where account_id = ?`, [c.accountId])).map((r: { id: string; counts: Record<string, number> }) => [r.id, r.counts]));
+  for (const run of new Set(removals.filter((r: { actor: string }) => r.actor === "reconciler").map((r: { run_id: string }) => r.run_id))) {
+    const counts = runs.get(run)!;
+    const byReconciler = removals.filter((r: { run_id: string; actor: string }) => r.run_id === run && r.actor === "reconciler").length;
+    expect(byReconciler + counts.inWindow!, `run ${run}`).toBeLessThanOrEqual(counts.limit!);
+  }
+  for (const r of removals.filter((x: { actor: string }) => x.actor !== "reconciler")) {
+    const key = r.action === "member.deprovisioned" ? `suspend_member:${r.target_id}` : `revoke_domain:${r.target_id}:${r.before.domainId}`;
+    const shown = await q(`select 1 from held_removals where account_id = ? and key = ? and decision = 'approved' and decided_by = ?`, [c.accountId, key, r.actor]);
+    expect(shown.length, `${r.action} ${key} by ${r.actor}`).toBeGreaterThan(0);
+  }
+  const decisions = await q(`select id, action, target_id from audit_log where account_id = ? and action in ('removal.rejected', 'rejection.lifted') order by id`, [c.accountId]);
+  for (const rejection of decisions.filter((d: { action: string }) => d.action === "removal.rejected")) {
+    const until = decisions.find((d: { id: string; action: string; target_id: string }) => d.action === "rejection.lifted" && d.target_id === rejection.target_id && Number(d.id) > Number(rejection.id));
+    const during = removals.filter((r: { id: string; target_id: string }) => r.target_id === rejection.target_id && Number(r.id) > Number(rejection.id) && (!until || Number(r.id) < Number(until.id)));
+    expect(during, `removed while rejected: ${rejection.target_id}`).toEqual([]);
+  }
+}
+
 test("two held runs: approving the older applies only its removals; the newer stays held; a reconcile while held makes no duplicate", async () => {
   const c = await company("brake-two", ["a", "b", "c", "d"]);
   await deactivate(c, "a");
@@ -115,6 +143,7 @@ test("two held runs: approving the older applies only its removals; the newer st
   expect(await statusOf(c, "c")).toBe("suspended");
   expect(await statusOf(c, "d")).toBe("active");
   expect((await admin("POST", `/runs/${second}/approve`)).status).toBe(400);
+  await expectBrakeInvariant(c);
 }, 120_000);
 
 test("a rejection sticks through the window, a scheduled reconcile, a raised limit and a rewrite of the same facts; a fact change ends it", async () => {
@@ -152,6 +181,7 @@ test("a rejection sticks through the window, a scheduled reconcile, a raised lim
   expect(await statusOf(c, "other")).toBe("active");
   expect((await q(`select count(*)::int as n from removal_rejections where account_id = ?`, [c.accountId]))[0].n).toBe(0);
   expect((await q(`select count(*)::int as n from alerts where account_id = ? and resolved_at is null`, [c.accountId]))[0].n).toBe(0);
+  await expectBrakeInvariant(c);
 }, 120_000);
 
 test("per-person reject keeps only that person; lifting a rejection sends the removal through the brake again", async () => {
@@ -173,6 +203,7 @@ test("per-person reject keeps only that person; lifting a rejection sends the re
   const again = await q(`select id from sync_runs where account_id = ? and status = 'held'`, [c.accountId]);
   expect(again).toHaveLength(1);
   expect(again[0].id).not.toBe(held.runId);
+  await expectBrakeInvariant(c);
 }, 120_000);
 
 test("rules set reconciles at once and says what happened: the warnings, the held run with its numbers, trigger rules change", async () => {
