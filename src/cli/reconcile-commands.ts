@@ -47,6 +47,9 @@ const runId = (input: CommandInput, verb: string) => {
   if (!id) throw new CliError(`usage: idsync runs ${verb} <run id> [--email <person>]`, 2);
   return encodeURIComponent(id);
 };
+/** Where a run stands after a decision: still waiting for the rest, or closed with nothing left to decide. */
+const decidedLine = (runId: unknown, status: unknown) => (status === "held" || status === "superseded"
+  ? `run ${runId} still holds other removals (${status})` : `run ${runId} has nothing left to decide (${status})`);
 const decisionBody = (input: CommandInput) => (typeof input.values.email === "string" ? { email: input.values.email } : {});
 
 export const reconcileCommands: Record<string, (input: CommandInput) => Promise<void>> = {
@@ -106,14 +109,14 @@ export const reconcileCommands: Record<string, (input: CommandInput) => Promise<
   async "runs approve"(input) {
     const result = await input.client.request<Record<string, unknown>>("POST", `/runs/${runId(input, "approve")}/approve`, decisionBody(input));
     if (json(input)) return printJson(result);
-    process.stdout.write(`approved${input.values.email ? ` for ${input.values.email}` : ""}: run ${result.approvedRunId} is ${result.approvedRunStatus}; ${result.approved} removal(s) it showed applied by run ${result.runId}`
-      + `${result.stillHeld ? `; removals in run ${result.stillHeld} still wait for approval` : ""}\n`);
+    process.stdout.write(`approved${input.values.email ? ` for ${input.values.email}` : ""}: ${result.approved} removal(s) run ${result.approvedRunId} showed applied by run ${result.runId}; ${decidedLine(result.approvedRunId, result.approvedRunStatus)}`
+      + `${result.stillHeld ? `; other removals still wait for approval in run ${result.stillHeld}` : ""}\n`);
   },
   async "runs reject"(input) {
     const result = await input.client.request<Record<string, unknown>>("POST", `/runs/${runId(input, "reject")}/reject`, decisionBody(input));
     if (json(input)) return printJson(result);
-    process.stdout.write(`rejected${input.values.email ? ` for ${input.values.email}` : ""}: run ${result.runId} is ${result.status}; nothing was removed. `
-      + `${result.people} person(s) keep their access by an operator's decision until their IdP facts change (idsync runs lift to undo)\n`);
+    process.stdout.write(`rejected${input.values.email ? ` for ${input.values.email}` : ""}: nothing was removed; ${result.people} person(s) keep their access by an operator's decision `
+      + `until their IdP facts change (idsync runs lift to undo); ${decidedLine(result.runId, result.status)}\n`);
   },
   async "runs kept"(input) {
     const { kept } = await input.client.request<{ kept: Rows }>("GET", `/accounts/${account(input)}/kept`);

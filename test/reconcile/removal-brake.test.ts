@@ -79,8 +79,8 @@ async function expectBrakeInvariant(c: Company): Promise<void> {
   const removals = await q(`select id, run_id, actor, action, target_id, before from audit_log
     where account_id = ? and action in ('member.deprovisioned', 'domain.revoked') order by id`, [c.accountId]);
   expect(removals.length).toBeGreaterThan(0);
-  const runs = new Map((await q(`select id, counts from sync_runs where account_id = ?`, [c.accountId])).map((r: { id: string; counts: Record<string, number> }) => [r.id, r.counts]));
-  for (const run of new Set(removals.filter((r: { actor: string }) => r.actor === "reconciler").map((r: { run_id: string }) => r.run_id))) {
+  const runs = new Map<string, Record<string, number>>((await q(`select id, counts from sync_runs where account_id = ?`, [c.accountId])).map((r: { id: string; counts: Record<string, number> }) => [r.id, r.counts]));
+  for (const run of new Set<string>(removals.filter((r: { actor: string }) => r.actor === "reconciler").map((r: { run_id: string }) => r.run_id))) {
     const counts = runs.get(run)!;
     const byReconciler = removals.filter((r: { run_id: string; actor: string }) => r.run_id === run && r.actor === "reconciler").length;
     expect(byReconciler + counts.inWindow!, `run ${run}`).toBeLessThanOrEqual(counts.limit!);
