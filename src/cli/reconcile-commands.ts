@@ -32,7 +32,9 @@ const printWarnings = (warnings: readonly Warning[]) => {
 
 /** One line on a run: its status, what it applied, and what the brake holds (with the numbers why). */
 function runLine(run: RunAnswer): string {
-  const held = run.withheld ? `; ${run.withheld} removal(s) held for approval in run ${run.heldRunId ?? run.runId} (${run.message ?? "removal brake"}; idsync runs approve|reject ${run.heldRunId ?? run.runId})` : "";
+  const heldIn = run.heldRunId ?? run.runId;
+  const hint = run.message?.includes("idsync runs approve") ? "" : ` (idsync runs approve|reject ${heldIn})`;
+  const held = run.withheld ? `; ${run.withheld} removal(s) wait for approval: ${run.message ?? `in run ${heldIn}`}${hint}` : "";
   const kept = run.kept ? `; ${run.kept} removal(s) kept by an operator's decision` : "";
   return `run ${run.runId ?? "-"}: ${run.status}, ${run.applied} applied${held}${kept}`;
 }
