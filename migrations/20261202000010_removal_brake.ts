@@ -33,6 +33,12 @@ export async function up(knex: Knex): Promise<void> {
     );
     create index held_removals_open on held_removals (account_id) where decision is null;
 
+    -- runs held before this change kept no per-removal record: they end as cleared, and their accounts
+    -- are reconciled again, so the brake holds whatever is still pending as a new, decidable version
+    insert into reconcile_requests (account_id, reason) select distinct account_id, 'removal brake upgraded' from sync_runs where status = 'held';
+    update alerts set resolved_at = now() where kind = 'run_held' and resolved_at is null;
+    update sync_runs set status = 'cleared', decided_at = now(), decided_by = 'migration' where status = 'held';
+
     -- a person whose removal an operator rejected keeps their access while their facts stay as shown
     create table removal_rejections (
       account_id uuid not null references accounts on delete cascade,

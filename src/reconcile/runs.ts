@@ -4,7 +4,6 @@
 // and the scheduler call these; the state machine is held-change-set.ts.
 import type { Knex } from "knex";
 import { runSql } from "../db/run-sql.ts";
-import { writeAudit } from "../audit/audit-log.ts";
 import { reconcileAccount, type ReconcileResult } from "./reconcile-account.ts";
 import { liftRejections, PersonNotInRunError, rejectVersion, RunNotOpenError } from "./held-change-set.ts";
 import { loadBrakeState, removeRejections, writeRejections, writeSettlement } from "./brake-store.ts";
@@ -55,8 +54,7 @@ export async function rejectHeldRun(db: Knex, run: RunRecord, actor: string, sco
     }
     await writeRejections(trx, run.account_id, result.rejections, actor);
     await writeSettlement(trx, run.account_id, result, actor);
-    await writeAudit(trx, { accountId: run.account_id, actor, action: "run.rejected", targetType: "run", targetId: run.id, runId: run.id,
-      after: { people: result.rejections.length, ...(scope.email ? { email: scope.email } : {}) } });
+    // audited per person (removal.rejected) and, once nothing in it is undecided, the run's end (run.rejected…)
     return { people: result.rejections.length, removals: result.rejections.reduce((n, r) => n + r.keys.length, 0) };
   });
 }
