@@ -15,7 +15,8 @@ const MAY_IMPORT: Record<string, string[]> = {
 };
 const STAGES = Object.keys(MAY_IMPORT);
 const PURE = ["src/mapping", "src/reconcile/plan-changes.ts", "src/reconcile/plan-account.ts", "src/reconcile/ownership.ts",
-  "src/reconcile/key-scope.ts", "src/reconcile/identity-resolution.ts", "src/reconcile/removal-brake.ts", "src/reconcile/describe-plan.ts"];
+  "src/reconcile/key-scope.ts", "src/reconcile/identity-resolution.ts", "src/reconcile/removal-brake.ts", "src/reconcile/describe-plan.ts",
+  "src/reconcile/held-change-set.ts", "src/reconcile/removal-facts.ts"];
 const IMPURE_MODULES = [/\/db\//, /^knex$/, /^pg$/, /^express$/, /\/http\//, /run-sql/];
 
 function files(dir: string): string[] {
