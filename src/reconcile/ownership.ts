@@ -62,7 +62,7 @@ export function planOwnership(targets: Map<string, Target>, actual: ActualState,
     if (ownerTarget && candidates.length === 0) ownerTarget.role = "owner"; // never demote the only owner
     return { actions, handled, roleAfterTransfer: roles };
   }
-  const reason: Reason = { connectionIds: ownerTarget?.person.connectionIds, event: "owner departed" };
+  const reason: Reason = { rule: owner.rule ?? null, connectionIds: ownerTarget?.person.connectionIds, event: "owner departed" };
   // the successor must be an active admin once this plan is applied: already, or becoming one in it
   const successorEmail = policy.ownerSuccessor?.toLowerCase();
   const successorUser = successorEmail ? actual.usersByEmail.get(successorEmail) : undefined;
