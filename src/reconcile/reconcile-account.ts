@@ -7,6 +7,7 @@ import type { Plan, PlanAction } from "./plan.ts";
 import { loadPlanInput } from "./load-account-state.ts";
 import { applyRemovalBrake } from "./removal-brake.ts";
 import { applyPlan } from "./apply-plan.ts";
+import { coverageOf, resolveStaleAlerts } from "./stale-alerts.ts";
 import { reconcileActions, runsFinished } from "../metrics/metrics.ts";
 
 export interface ReconcileOptions {
@@ -97,6 +98,7 @@ async function reconcileInTransaction(db: Knex, accountId: string, options: Reco
     if (options.dryRun) return { runId: null, status: "dry-run", plan, applied: 0, withheld: 0, scoped };
     // a run for given people answers no request: the ones pending may name others
     if (typeof (options.scope ?? "account") === "string") await markAnswered(trx, accountId, pending?.last ?? null);
+    await resolveStaleAlerts(trx, { accountId, runId: null, actor: options.actor ?? "reconciler" }, plan, coverageOf(input.actual, scoped));
     if (plan.actions.length === 0) return { runId: null, status: "nothing-to-do", plan, applied: 0, withheld: 0, scoped };
 
     const { rows: [active] } = await runSql<{ n: number }>(trx,

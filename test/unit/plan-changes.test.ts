@@ -176,6 +176,12 @@ describe("ownership", () => {
     expect(actions.at(-1)).toMatchObject({ kind: "owner_departed", userId: "u-olga" });
     expect(types(actions)).not.toContain("transfer_ownership");
   });
+  test("while the departed owner stays suspended every plan re-states the alert (so it resolves only once they return), and changes nothing", () => {
+    const gone = member("olga", "owner", { status: "suspended", suspendedAt: "2026-11-22T00:00:00Z" });
+    const result = plan(snapshot([idpUser("olga", { active: false }), idpUser("adm")], { Owners: ["olga"], Admins: ["adm"] }), actual([gone, adm, BYSTANDER]));
+    expect(changesOf(result)).toEqual([]);
+    expect(result.actions).toEqual([expect.objectContaining({ type: "alert", kind: "owner_departed", userId: "u-olga" })]);
+  });
 });
 
 test("rules naming a missing group are warnings in the plan, never a crash", () => {
