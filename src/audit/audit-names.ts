@@ -71,8 +71,8 @@ export function idsIn(rows: readonly AuditRow[]): Record<IdKind, Set<string>> {
 function renderSide(side: unknown, name: (kind: IdKind, id: string) => string): string {
   if (side === null || side === undefined) return "—";
   if (typeof side !== "object" || Array.isArray(side)) return JSON.stringify(side);
-  // what it is about (a domain, a user) first, then what changed; jsonb does not keep the written order
-  const entries = Object.entries(side).sort(([a], [b]) => Number(!(a in ID_FIELDS)) - Number(!(b in ID_FIELDS)));
+  // what it is about (a domain, a user) first, then the rest by name: jsonb does not keep the written order
+  const entries = Object.entries(side).sort(([a], [b]) => Number(!(a in ID_FIELDS)) - Number(!(b in ID_FIELDS)) || a.localeCompare(b));
   return entries.map(([field, value]) => {
     const kind = ID_FIELDS[field];
     if (kind && (typeof value === "string" || Array.isArray(value))) {

@@ -42,13 +42,13 @@ export async function accountsOverview(db: Knex) {
 /** Runs of a connection (pulls) or, for SCIM, the account's reconciles, which apply what SCIM pushed. */
 async function connectionRuns(db: Knex, accountId: string, connection: { id: string; kind: string }) {
   const { rows } = await runSql(db, connection.kind === "scim"
-    ? `select status, started_at, finished_at, counts, error, duration_ms from sync_runs
+    ? `select id, status, started_at, finished_at, counts, error, duration_ms from sync_runs
        where account_id = ? and kind = 'reconcile' order by started_at desc limit 40`
-    : `select status, started_at, finished_at, counts, error, duration_ms from sync_runs where account_id = ? and connection_id = ? order by started_at desc limit 40`,
+    : `select id, status, started_at, finished_at, counts, error, duration_ms from sync_runs where account_id = ? and connection_id = ? order by started_at desc limit 40`,
   connection.kind === "scim" ? [accountId] : [accountId, connection.id]);
   return rows.reverse().map((r) => ({
-    status: r.status as string, startedAt: new Date(r.started_at), error: r.error as string | null,
-    applied: Number(r.counts?.applied ?? 0), removals: Number(r.counts?.removals ?? r.counts?.withheld ?? 0),
+    id: r.id as string, status: r.status as string, startedAt: new Date(r.started_at), error: r.error as string | null,
+    applied: Number(r.counts?.applied ?? 0), removals: Number(r.counts?.removals ?? r.counts?.withheld ?? 0), held: Number(r.counts?.withheld ?? 0),
     durationMs: r.duration_ms ?? (r.finished_at ? new Date(r.finished_at).getTime() - new Date(r.started_at).getTime() : 0),
   }));
 }
