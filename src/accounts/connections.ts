@@ -18,6 +18,19 @@ export interface Connection {
   created_at: Date;
 }
 
+/** A connection as operators see it: `revoked` once a SCIM connection has no token that still works. */
+export interface ListedConnection extends Omit<Connection, "status"> {
+  status: Connection["status"] | "revoked";
+}
+
+/**
+ * The status operators see, as SQL over `directory_connections c`: derived from the tokens when read
+ * (not stored), so it cannot drift from what `verifyScimToken` accepts.
+ */
+export const CONNECTION_STATUS_SQL = `case when c.status = 'active' and c.kind = 'scim' and not exists (
+    select 1 from scim_tokens t where t.connection_id = c.id and t.revoked_at is null and (t.expires_at is null or t.expires_at > now()))
+  then 'revoked' else c.status end`;
+
 export class ConnectionNotFoundError extends Error {
   constructor(readonly connectionId: string) {
     super(`no connection ${connectionId}`);
@@ -76,9 +89,10 @@ export async function findConnection(db: Executor, connectionId: string): Promis
   return connection;
 }
 
-export async function listConnections(db: Executor, accountId: string): Promise<Connection[]> {
-  const { rows } = await runSql<Connection>(db,
-    `select id, account_id, kind, name, status, created_at from directory_connections where account_id = ? order by created_at`, [accountId]);
+export async function listConnections(db: Executor, accountId: string): Promise<ListedConnection[]> {
+  const { rows } = await runSql<ListedConnection>(db,
+    `select c.id, c.account_id, c.kind, c.name, ${CONNECTION_STATUS_SQL} as status, c.created_at
+     from directory_connections c where c.account_id = ? order by c.created_at`, [accountId]);
   return rows;
 }
 

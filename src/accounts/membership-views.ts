@@ -1,10 +1,11 @@
 // Read views over the membership tables for operators: members, the access review, audit, runs, keys.
 import { runSql } from "../db/run-sql.ts";
 import type { Executor } from "../snapshot/connection-scope.ts";
+import { loadAuditNames, readableAudit, type AuditRow, type ReadableAuditRow } from "../audit/audit-names.ts";
 
 export async function listMembers(db: Executor, accountId: string) {
   const { rows } = await runSql(db, `
-    select u.email, m.role, m.status, coalesce(c.name, 'manual') as managed_by, m.managed_by_rule as rule,
+    select u.email, u.id as user_id, m.role, m.status, coalesce(c.name, 'manual') as managed_by, m.managed_by_rule as rule,
       coalesce((select json_agg(json_build_object('domain', d.name, 'access', g.access, 'managed', g.managed_by_connection_id is not null) order by d.name)
         from domain_grants g join sending_domains d on d.id = g.domain_id where g.membership_id = m.id), '[]') as grants
     from memberships m join users u on u.id = m.user_id left join directory_connections c on c.id = m.managed_by_connection_id
@@ -15,7 +16,7 @@ export async function listMembers(db: Executor, accountId: string) {
 /** Every person, their role and domain access, the rule and source that grant it, and since when. */
 export async function accessReview(db: Executor, accountId: string) {
   const { rows } = await runSql(db, `
-    select u.email, m.role, m.status, coalesce(c.name, 'manual') as source, coalesce(m.managed_by_rule, '-') as rule, m.created_at as member_since,
+    select u.email, u.id as user_id, m.role, m.status, coalesce(c.name, 'manual') as source, coalesce(m.managed_by_rule, '-') as rule, m.created_at as member_since,
       case when m.role in ('owner', 'admin') then json_build_array(json_build_object('domain', 'every domain', 'access', 'write', 'rule', m.managed_by_rule, 'since', m.updated_at))
       else coalesce((select json_agg(json_build_object('domain', d.name, 'access', g.access, 'rule', coalesce(g.managed_by_rule, 'manual'), 'since', g.updated_at) order by d.name)
         from domain_grants g join sending_domains d on d.id = g.domain_id where g.membership_id = m.id), '[]') end as access
@@ -32,9 +33,19 @@ export interface AuditFilter {
   readonly actor?: string;
   readonly runId?: string;
   readonly targetId?: string;
+  /**
+   * Rows about one person (an app user id): those targeting them, their API keys, alerts about them,
+   * and ownership handed to or from them.
+   */
+  readonly userId?: string;
 }
 
-export async function listAudit(db: Executor, accountId: string, limit: number, filter: AuditFilter = {}) {
+const ABOUT_USER = `((target_type = 'user' and target_id = ?)
+  or (target_type = 'api_key' and target_id in (select id::text from api_keys where created_by_user_id = ?::uuid))
+  or after ->> 'userId' = ? or before ->> 'userId' = ?
+  or (action = 'owner.transferred' and (before ->> 'owner' = ? or after ->> 'owner' = ?)))`;
+
+export async function listAudit(db: Executor, accountId: string, limit: number, filter: AuditFilter = {}): Promise<ReadableAuditRow[]> {
   const where: string[] = [];
   const bindings: unknown[] = [accountId];
   const and = (condition: string, value: unknown) => {
@@ -46,10 +57,14 @@ export async function listAudit(db: Executor, accountId: string, limit: number, 
   if (filter.actor) and("actor = ?", filter.actor);
   if (filter.runId) and("run_id = ?::uuid", filter.runId);
   if (filter.targetId) and("target_id = ?", filter.targetId);
-  const { rows } = await runSql(db, `
+  if (filter.userId) {
+    where.push(ABOUT_USER);
+    bindings.push(...Array<string>(6).fill(filter.userId));
+  }
+  const { rows } = await runSql<AuditRow>(db, `
     select id::int, occurred_at, actor, action, target_type, target_id, before, after, connection_id, rule, run_id
     from audit_log where account_id = ? ${where.map((w) => `and ${w}`).join(" ")} order by id desc limit ?`, [...bindings, limit]);
-  return rows;
+  return readableAudit(rows, await loadAuditNames(db, rows));
 }
 
 export async function listRuns(db: Executor, accountId: string, limit = 50) {

@@ -37,7 +37,7 @@ const USAGE = `usage: idsync <command> [options]
   runs lift --account <slug> [--email <person>]   end rejections: the removals are planned again, through the brake
   members --account <slug>                who has which role and domains, and who manages them
   review --account <slug>                 access review: every person's access, the rule and source, since when
-  audit --account <slug> [--action key.revoked|member.] [--run <run id>]
+  audit --account <slug> [--action key.revoked|member.] [--run <run id>] [--email <person>]
   keys create --account <slug> --email <user> [--name <n>] [--domain <d>…] [--org]
   keys list --account <slug>
   sessions create --account <slug> --email <user>

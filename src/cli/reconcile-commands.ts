@@ -134,22 +134,24 @@ export const reconcileCommands: Record<string, (input: CommandInput) => Promise<
   async members(input) {
     const { members } = await input.client.request<{ members: Rows }>("GET", `/accounts/${account(input)}/members`);
     if (json(input)) return printJson(members);
-    printTable(members.map((m) => ({ ...m, status: m.kept ? `${m.status}, ${m.kept}` : m.status, grants: (m.grants as Array<{ domain: string; access: string }>).map((g) => `${g.domain}:${g.access}`) })), ["email", "role", "status", "managed_by", "rule", "grants"]);
+    printTable(members.map((m) => ({ ...m, status: m.kept ? `${m.status}, ${m.kept}` : m.status, grants: (m.grants as Array<{ domain: string; access: string }>).map((g) => `${g.domain}:${g.access}`) })), ["email", "user_id", "role", "status", "managed_by", "rule", "grants"]);
   },
   async review(input) {
     const { review } = await input.client.request<{ review: Rows }>("GET", `/accounts/${account(input)}/review`);
     if (json(input)) return printJson(review);
     // a person with no access left (suspended, say) still gets a row: a review lists everyone
     const access = (p: Record<string, unknown>) => ((p.access as Rows).length ? (p.access as Rows) : [{ domain: "-", access: "-", rule: p.rule, since: p.member_since }]);
-    printTable(review.flatMap((p) => access(p).map((a) => ({ email: p.email, role: p.role, status: p.status, source: p.source, domain: a.domain, access: a.access, rule: a.rule, since: a.since }))),
-      ["email", "role", "status", "domain", "access", "rule", "source", "since"]);
+    printTable(review.flatMap((p) => access(p).map((a) => ({ email: p.email, user_id: p.user_id, role: p.role, status: p.status, source: p.source, domain: a.domain, access: a.access, rule: a.rule, since: a.since }))),
+      ["email", "user_id", "role", "status", "domain", "access", "rule", "source", "since"]);
   },
   async audit(input) {
-    const query = new URLSearchParams(Object.entries({ action: input.values.action, run: input.values.run })
+    const query = new URLSearchParams(Object.entries({ action: input.values.action, run: input.values.run, email: input.values.email })
       .filter((e): e is [string, string] => typeof e[1] === "string"));
     const { audit } = await input.client.request<{ audit: Rows }>("GET", `/accounts/${account(input)}/audit${query.size ? `?${query}` : ""}`);
     if (json(input)) return printJson(audit);
-    printTable(audit.map((a) => ({ ...a, change: `${JSON.stringify(a.before)} → ${JSON.stringify(a.after)}` })), ["id", "occurred_at", "actor", "action", "target_id", "rule", "change"]);
+    // the target's email or name first, its id beside it, so a row can be followed to `members` and `review`
+    printTable(audit.map((a) => ({ ...a, run: a.run_id, target: a.target_name ?? a.target_type })),
+      ["id", "occurred_at", "run", "actor", "action", "target", "target_id", "rule", "change"]);
   },
   async "keys create"(input) {
     const email = input.values.email;

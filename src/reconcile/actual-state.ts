@@ -6,6 +6,8 @@ export interface ActualGrant {
   readonly access: Access;
   /** Set by idsync from an IdP; manual grants are never touched. */
   readonly managed: boolean;
+  /** The rule that granted it (managed grants): named on the audit row when it is taken away. */
+  readonly rule?: string | null;
 }
 
 export interface ActualKey {
@@ -24,6 +26,8 @@ export interface ActualMember {
   readonly suspendedAt: string | null;
   /** The connection whose IdP manages this membership; null for a manual member. */
   readonly managedBy: string | null;
+  /** The rule that gave the membership its role: named on the audit rows when it is taken away. */
+  readonly rule?: string | null;
   readonly grants: readonly ActualGrant[];
   /** The member's active (unrevoked) API keys in this account. */
   readonly keys: readonly ActualKey[];

@@ -210,7 +210,7 @@ const raiseAlerts: Batch<"alert"> = async (s, actions) => {
       select ?, ?, ?, ?, ?::jsonb, ? where not exists (
         select 1 from alerts where account_id = ? and kind = ? and user_id is not distinct from ?::uuid and detail = ? and resolved_at is null)`,
       [s.ctx.accountId, a.kind, a.userId ?? null, a.detail, JSON.stringify(a.data ?? {}), s.ctx.runId, s.ctx.accountId, a.kind, a.userId ?? null, a.detail]);
-    if (rowCount > 0) s.record(a, "alert.raised", { type: "alert", id: a.kind }, null, { kind: a.kind, detail: a.detail });
+    if (rowCount > 0) s.record(a, "alert.raised", { type: "alert", id: a.kind }, null, { kind: a.kind, detail: a.detail, ...(a.userId ? { userId: a.userId } : {}) });
   }
 };
 

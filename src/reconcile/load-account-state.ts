@@ -40,10 +40,10 @@ export async function loadActualState(db: Executor, accountId: string, snapshot:
   const memberFilter = only ? " and m.user_id = any(?::uuid[])" : "";
   const by = (bindings: unknown[]) => (only ? [...bindings, only] : bindings);
   const members = await runSql(db,
-    `select m.user_id, u.email, m.role, m.status, m.suspended_at, m.managed_by_connection_id
+    `select m.user_id, u.email, m.role, m.status, m.suspended_at, m.managed_by_connection_id, m.managed_by_rule
      from memberships m join users u on u.id = m.user_id where m.account_id = ?${memberFilter}`, by([accountId]));
   const grants = await runSql(db,
-    `select m.user_id, g.domain_id, g.access, g.managed_by_connection_id is not null as managed
+    `select m.user_id, g.domain_id, g.access, g.managed_by_connection_id is not null as managed, g.managed_by_rule
      from domain_grants g join memberships m on m.id = g.membership_id where g.account_id = ?${memberFilter}`, by([accountId]));
   const keys = await runSql(db,
     `select k.id, k.created_by_user_id, k.scope, k.last_used_at,
@@ -73,7 +73,7 @@ export async function loadActualState(db: Executor, accountId: string, snapshot:
   const sessionCount = groupCount(sessions.rows);
   const sentCount = groupCount(sent.rows);
   const grantsBy = new Map<string, ActualMember["grants"][number][]>();
-  for (const g of grants.rows) grantsBy.set(g.user_id, [...(grantsBy.get(g.user_id) ?? []), { domainId: g.domain_id, access: g.access, managed: g.managed }]);
+  for (const g of grants.rows) grantsBy.set(g.user_id, [...(grantsBy.get(g.user_id) ?? []), { domainId: g.domain_id, access: g.access, managed: g.managed, rule: g.managed_by_rule }]);
   const keysBy = new Map<string, ActualKey[]>();
   for (const k of keys.rows) {
     const key: ActualKey = { keyId: k.id, scope: k.scope, domainIds: k.domain_ids, lastUsedAt: k.last_used_at ? new Date(k.last_used_at).toISOString() : null };
@@ -82,7 +82,7 @@ export async function loadActualState(db: Executor, accountId: string, snapshot:
   return {
     members: new Map(members.rows.map((m) => [m.user_id, {
       userId: m.user_id, email: m.email, role: m.role, status: m.status,
-      suspendedAt: m.suspended_at ? new Date(m.suspended_at).toISOString() : null, managedBy: m.managed_by_connection_id,
+      suspendedAt: m.suspended_at ? new Date(m.suspended_at).toISOString() : null, managedBy: m.managed_by_connection_id, rule: m.managed_by_rule,
       grants: grantsBy.get(m.user_id) ?? [], keys: keysBy.get(m.user_id) ?? [],
       activeSessions: sessionCount.get(m.user_id) ?? 0, pendingInvitations: sentCount.get(m.user_id) ?? 0,
     } satisfies ActualMember])),

@@ -62,7 +62,7 @@ export function planOwnership(targets: Map<string, Target>, actual: ActualState,
     if (ownerTarget && candidates.length === 0) ownerTarget.role = "owner"; // never demote the only owner
     return { actions, handled, roleAfterTransfer: roles };
   }
-  const reason: Reason = { connectionIds: ownerTarget?.person.connectionIds, event: "owner departed" };
+  const reason: Reason = { rule: owner.rule ?? null, connectionIds: ownerTarget?.person.connectionIds, event: "owner departed" };
   // the successor must be an active admin once this plan is applied: already, or becoming one in it
   const successorEmail = policy.ownerSuccessor?.toLowerCase();
   const successorUser = successorEmail ? actual.usersByEmail.get(successorEmail) : undefined;
@@ -80,10 +80,12 @@ export function planOwnership(targets: Map<string, Target>, actual: ActualState,
     return { actions, handled, roleAfterTransfer: roles };
   }
   handled.add(owner.userId);
-  if (owner.status !== "active") return { actions, handled, roleAfterTransfer: roles }; // already done
-  actions.push({ type: "suspend_member", userId: owner.userId, reason });
-  if (owner.activeSessions > 0) actions.push({ type: "revoke_sessions", userId: owner.userId, reason });
-  actions.push(...planKeyChanges(owner, { active: false, role: "owner", writableDomainIds: new Set() }, { ...policy, orgKeys: "revoke" }, reason));
+  if (owner.status === "active") {
+    actions.push({ type: "suspend_member", userId: owner.userId, reason });
+    if (owner.activeSessions > 0) actions.push({ type: "revoke_sessions", userId: owner.userId, reason });
+    actions.push(...planKeyChanges(owner, { active: false, role: "owner", writableDomainIds: new Set() }, { ...policy, orgKeys: "revoke" }, reason));
+  }
+  // re-stated by every plan while the owner stays departed, so it resolves once they return or hand over
   actions.push({ type: "alert", kind: "owner_departed", userId: owner.userId, reason,
     detail: `the owner ${owner.email} left the IdP and no active admin successor is configured: their sessions and keys are revoked and access suspended; name a new owner` });
   return { actions, handled, roleAfterTransfer: roles };

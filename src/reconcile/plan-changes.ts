@@ -59,10 +59,13 @@ function writable(member: ActualMember | undefined, person: DesiredPerson | unde
 
 /** Everything a departure or unassignment closes: membership, grants, sessions, invitations, keys. */
 function removeAccess(member: ActualMember, person: DesiredPerson | undefined, input: PlanInput, event: string): PlanAction[] {
-  const reason: Reason = { connectionIds: person?.connectionIds, event };
+  // the rule that had given the access names the removal, so the audit says what was taken and why
+  const reason: Reason = { rule: member.rule ?? null, connectionIds: person?.connectionIds, event };
   const actions: PlanAction[] = [];
   if (member.status === "active") actions.push({ type: "suspend_member", userId: member.userId, reason });
-  for (const grant of member.grants) if (grant.managed) actions.push({ type: "revoke_domain", userId: member.userId, domainId: grant.domainId, reason });
+  for (const grant of member.grants) {
+    if (grant.managed) actions.push({ type: "revoke_domain", userId: member.userId, domainId: grant.domainId, reason: { ...reason, rule: grant.rule ?? reason.rule } });
+  }
   if (member.activeSessions > 0) actions.push({ type: "revoke_sessions", userId: member.userId, reason });
   if (member.pendingInvitations > 0 || (input.actual.invitationsTo.get(member.email.toLowerCase()) ?? 0) > 0) {
     actions.push({ type: "revoke_invitations", userId: member.userId, email: member.email, reason });

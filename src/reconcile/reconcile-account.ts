@@ -10,6 +10,7 @@ import { NEW_VERSION, PersonNotInRunError, reconcileStep, RunNotOpenError, type 
 import { loadBrakeState, removeRejections, writeNewVersion, writeSettlement } from "./brake-store.ts";
 import { NO_IDP_FACTS } from "./removal-facts.ts";
 import { applyPlan } from "./apply-plan.ts";
+import { coverageOf, resolveStaleAlerts } from "./stale-alerts.ts";
 import { reconcileActions, runsFinished } from "../metrics/metrics.ts";
 
 export interface ReconcileOptions {
@@ -176,6 +177,7 @@ async function reconcileInTransaction(db: Knex, accountId: string, options: Reco
     const actor = options.approval ? options.actor ?? "reconciler" : "reconciler";
     await removeRejections(trx, accountId, step.lifted, "reconciler", "the person's IdP facts changed", null);
     await writeSettlement(trx, accountId, step, actor);
+    await resolveStaleAlerts(trx, { accountId, runId: null, actor: "reconciler" }, plan, coverageOf(input.actual, scoped));
 
     const applyKeys = new Set(step.apply.map((r) => r.key));
     const proceed = plan.actions.filter((a) => !isRemoval(a) || applyKeys.has(removalKey(a)));

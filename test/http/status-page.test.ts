@@ -2,6 +2,7 @@
 // in with an admin token, opens an account with a run held by the removal brake, reads what it would
 // remove, approves it in the page, and the removals are applied. Also readable without JavaScript.
 import { existsSync } from "node:fs";
+import { tmpdir } from "node:os";
 import { afterAll, beforeAll, expect, test } from "vitest";
 import { chromium, type Browser } from "playwright-core";
 import { startScimHarness, type ScimHarness } from "../support/scim-harness.ts";
@@ -70,6 +71,39 @@ run("an operator signs in, sees the held run and what it withholds, approves it,
   expect(await activeMembers()).toBe(1); // only the account's manual owner is left
   expect((await harness.db.knex.raw(`select status from sync_runs where id = ?`, [heldRunId])).rows[0].status).toBe("approved");
   await expect(page.textContent("body")).resolves.toContain("member.deprovisioned");
+}, 60_000);
+
+run("each connection's runs chart has a time axis, a tooltip per run (when, status, counts, run id) and the same runs as a table", async () => {
+  const runs = (await harness.db.knex.raw(`select id, status, started_at, counts from sync_runs where account_id = ? and kind = 'reconcile' order by started_at`, [accountId])).rows;
+  const page = await browser!.newPage({ viewport: { width: 1000, height: 900 } });
+  await page.goto(`${harness.url}/`);
+  await page.fill("input[name=token]", harness.adminToken);
+  await page.click("button.primary");
+  await page.goto(`${harness.url}/accounts/status`);
+  const chart = page.locator("figure.runs-chart").first();
+  const svg = chart.locator("svg[aria-label='runs over time']");
+  // one bar group per run, in order, each titled with its start, status, counts and id
+  expect(await svg.locator("g.run").evaluateAll((gs) => gs.map((g) => g.getAttribute("data-run-id")))).toEqual(runs.map((r: { id: string }) => r.id));
+  for (const r of runs) {
+    const title = await svg.locator(`g.run[data-run-id="${r.id}"] > title`).textContent();
+    expect(title).toContain(new Date(r.started_at).toISOString().replace("T", " ").slice(0, 19) + " UTC");
+    expect(title).toContain(` · ${r.status} · ${r.counts.applied} applied, ${r.counts.removals} removals`);
+    expect(title).toContain(`run ${r.id}`);
+  }
+  // the time axis: the first and the last run's start time (UTC; with seconds, as these runs span seconds) are labelled
+  const axis = await svg.locator("text").allTextContents();
+  for (const r of [runs[0], runs.at(-1)]) expect(axis).toContain(new Date(r.started_at).toISOString().slice(11, 19));
+  expect(axis.some((t) => t.startsWith("run start (UTC"))).toBe(true);
+  // the accessible table, newest first, with every run id
+  await chart.locator("summary").click();
+  const table = chart.locator("table.runs-table");
+  await expect(table.isVisible()).resolves.toBe(true);
+  expect(await table.locator("tr").count()).toBe(runs.length + 1);
+  expect(await table.locator("tr").nth(1).textContent()).toContain(runs.at(-1).id);
+  const shots = process.env.IDSYNC_SCREENSHOT_DIR ?? tmpdir(); // for a person to look at; nothing reads them back
+  await page.screenshot({ path: `${shots}/status-page.png`, fullPage: true });
+  await chart.screenshot({ path: `${shots}/status-runs-chart.png` });
+  await page.close();
 }, 60_000);
 
 run("the page is readable without JavaScript, and the session cookie is HttpOnly and SameSite=Strict", async () => {

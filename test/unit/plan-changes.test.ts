@@ -115,6 +115,13 @@ describe("offboarding", () => {
     expect(types(actions).sort()).toEqual(["revoke_domain", "revoke_invitations", "revoke_key", "revoke_sessions", "suspend_member"]);
     expect(actions.every((a) => a.reason.event === "departed")).toBe(true);
   });
+  test("a departure's removals name the rule that had given the access: the membership's for the membership, each grant's for the grant", () => {
+    const ruled = member("dev", "member", { rule: "devs", grants: [{ domainId: "d-stg", access: "write", managed: true, rule: "staging-writers" }],
+      keys: [key("k-stg", "domains", ["d-stg"])], activeSessions: 2 });
+    const actions = planned(snapshot([idpUser("olga"), idpUser("dev", { active: false })], { Owners: ["olga"], Devs: ["dev"] }), actual([owner, ruled, BYSTANDER]));
+    const ruleOf = (type: string) => actions.find((a) => a.type === type)?.reason.rule;
+    expect([ruleOf("suspend_member"), ruleOf("revoke_sessions"), ruleOf("revoke_key"), ruleOf("revoke_domain")]).toEqual(["devs", "devs", "devs", "staging-writers"]);
+  });
   test("removed from every mapped group while active in the IdP: access removed the same way", () => {
     expect(types(planned(snapshot([idpUser("olga"), idpUser("dev")], { Owners: ["olga"] }), actual([owner, dev, BYSTANDER]))).sort())
       .toEqual(["revoke_domain", "revoke_invitations", "revoke_key", "revoke_sessions", "suspend_member"]);
@@ -168,6 +175,12 @@ describe("ownership", () => {
     expect(types(actions)).toEqual(["revoke_key", "revoke_sessions", "suspend_member", "alert"]);
     expect(actions.at(-1)).toMatchObject({ kind: "owner_departed", userId: "u-olga" });
     expect(types(actions)).not.toContain("transfer_ownership");
+  });
+  test("while the departed owner stays suspended every plan re-states the alert (so it resolves only once they return), and changes nothing", () => {
+    const gone = member("olga", "owner", { status: "suspended", suspendedAt: "2026-11-22T00:00:00Z" });
+    const result = plan(snapshot([idpUser("olga", { active: false }), idpUser("adm")], { Owners: ["olga"], Admins: ["adm"] }), actual([gone, adm, BYSTANDER]));
+    expect(changesOf(result)).toEqual([]);
+    expect(result.actions).toEqual([expect.objectContaining({ type: "alert", kind: "owner_departed", userId: "u-olga" })]);
   });
 });
 

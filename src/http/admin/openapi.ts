@@ -156,7 +156,8 @@ const SCHEMAS: Record<string, Schema> = {
 
   Connection: object({
     id: uuid, account_id: uuid, kind: { type: "string", enum: ["scim", "google", "graph"] }, name: str,
-    status: { type: "string", enum: ["active", "disabled"] }, created_at: time,
+    status: { type: "string", enum: ["active", "disabled", "revoked"], description: "revoked: a SCIM connection none of whose tokens still works (after `token revoke`); a new token (`token rotate`) makes it active again." },
+    created_at: time,
   }),
   NewConnection: object({
     kind: { type: "string", enum: ["scim", "google", "graph"], default: "scim" },
@@ -275,20 +276,24 @@ const SCHEMAS: Record<string, Schema> = {
   }),
 
   Member: object({
-    email: str, role, status: { type: "string", enum: ["active", "suspended"] },
+    email: str, user_id: { ...uuid, description: "The app user's id: what audit entries name as target_id." }, role, status: { type: "string", enum: ["active", "suspended"] },
     managed_by: { type: "string", description: "The managing connection's name, or \"manual\"." }, rule: nullable("string"),
     grants: list(object({ domain: str, access, managed: { type: "boolean" } })),
     kept: { type: "string", description: "Set when an operator rejected this person's removal: \"kept by an operator's decision (run … rejected)\"." },
   }, ["email", "role", "status", "managed_by", "rule", "grants"]),
   AccessReviewEntry: object({
-    email: str, role, status: { type: "string", enum: ["active", "suspended"] }, source: { type: "string", description: "The managing connection's name, or \"manual\"." },
+    email: str, user_id: { ...uuid, description: "The app user's id: what audit entries name as target_id." }, role, status: { type: "string", enum: ["active", "suspended"] }, source: { type: "string", description: "The managing connection's name, or \"manual\"." },
     rule: { type: "string", description: "The granting rule, or \"-\"." }, member_since: time,
     access: list(object({ domain: { type: "string", description: "A domain, or \"every domain\" for owners and admins." }, access, rule: nullable("string"), since: time })),
   }),
   AuditEntry: object({
     id: int, occurred_at: time, actor: str, action: str, target_type: str, target_id: nullable("string"),
     before: { description: "JSON, or null." }, after: { description: "JSON, or null." },
-    connection_id: nullable("string", { format: "uuid" }), rule: nullable("string"), run_id: nullable("string", { format: "uuid" }),
+    connection_id: nullable("string", { format: "uuid" }), rule: { ...nullable("string"), description: "The rule that caused it; on a deprovision and its revocations, the rule that had given the access." },
+    run_id: nullable("string", { format: "uuid" }),
+    target_name: { ...nullable("string"), description: "The target's email, domain, key (name and creator) or connection name, looked up when read." },
+    names: { type: "object", additionalProperties: str, description: "Every id in the entry (target, connection, domains and users in before/after) that has a name, with that name." },
+    change: { type: "string", description: "before → after for a person, with names for the ids in them." },
   }),
   Alert: object({ id: uuid, kind: str, detail: str, data: { type: "object", additionalProperties: true }, run_id: nullable("string", { format: "uuid" }), created_at: time }),
 
@@ -533,8 +538,8 @@ const PATHS: Record<string, PathItem> = {
   },
   "/accounts/{slug}/audit": {
     get: {
-      operationId: "listAudit", tags: ["review"], summary: "The account's audit log, newest first", parameters: [...slug, param("auditLimit"), param("auditBefore"), param("auditAction"), param("auditActor"), param("auditRun"), param("auditTarget")],
-      responses: { 200: ok("Audit entries.", object({ audit: list(ref("AuditEntry")) })), ...errors(404) },
+      operationId: "listAudit", tags: ["review"], summary: "The account's audit log, newest first", parameters: [...slug, param("auditLimit"), param("auditBefore"), param("auditAction"), param("auditActor"), param("auditRun"), param("auditTarget"), param("auditEmail")],
+      responses: { 200: ok("Audit entries.", object({ audit: list(ref("AuditEntry")) })), ...errors(400, 404) },
     },
   },
   "/accounts/{slug}/alerts": {
@@ -636,6 +641,7 @@ export const ADMIN_OPENAPI: OpenApiDocument = {
       auditActor: { name: "actor", in: "query", description: "Only entries by this actor (reconciler, operator:<token name>, …).", schema: str },
       auditRun: { name: "run", in: "query", description: "Only entries written by this run.", schema: uuid },
       auditTarget: { name: "target", in: "query", description: "Only entries about this target id (a user, key, connection…).", schema: str },
+      auditEmail: { name: "email", in: "query", description: "Only entries about this person: rows targeting their user, their API keys, alerts about them, ownership handed to or from them. An email no user has: 404.", schema: str },
     },
     responses: {
       BadRequest: problemResponse("Bad Request: invalid input (the detail says which), malformed JSON, or a run that is not held."),

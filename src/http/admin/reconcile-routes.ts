@@ -146,7 +146,10 @@ export function reconcileRoutes(db: Knex, actorOf: Actor): express.Router {
     const text = (name: string) => (typeof req.query[name] === "string" && req.query[name] !== "" ? String(req.query[name]) : undefined);
     const runId = text("run");
     if (runId !== undefined && !/^[0-9a-f-]{36}$/i.test(runId)) throw new BadRequestError("run must be a run id");
-    res.json({ audit: await listAudit(db, (await account(req)).id, limit, { before, action: text("action"), actor: text("actor"), runId, targetId: text("target") }) });
+    const email = text("email");
+    const userId = email === undefined ? undefined : await userIdByEmail(db, email);
+    if (email !== undefined && !userId) throw new NotFoundError(`no user with the email ${email}`);
+    res.json({ audit: await listAudit(db, (await account(req)).id, limit, { before, action: text("action"), actor: text("actor"), runId, targetId: text("target"), userId }) });
   });
   router.get("/accounts/:slug/alerts", async (req, res) => {
     const { rows } = await runSql(db, `select id, kind, detail, data, run_id, created_at from alerts where account_id = ? and resolved_at is null order by created_at desc`, [(await account(req)).id]);

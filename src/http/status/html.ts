@@ -28,9 +28,11 @@ header{background:#1d2330;color:#fff;padding:.7rem 1.5rem;display:flex;justify-c
 header a{color:#fff}main{padding:1rem 1.5rem;max-width:1200px}section{background:#fff;border:1px solid #dde1e7;border-radius:6px;padding:.8rem 1rem;margin:0 0 1rem}
 h1{font-size:1.3rem;margin:.2rem 0 1rem}h2{font-size:1.05rem;margin:.2rem 0 .6rem}table{border-collapse:collapse;width:100%}
 th,td{text-align:left;padding:.3rem .5rem;border-bottom:1px solid #eef0f3;vertical-align:top;font-size:.9rem}th{color:#5b6473;font-weight:600}
-.held{color:#a15c00;font-weight:600}.failed,.aborted{color:#b00020;font-weight:600}.succeeded{color:#1b7f3b}.muted{color:#6b7280}
+.held,.revoked,.disabled{color:#a15c00;font-weight:600}.failed,.aborted{color:#b00020;font-weight:600}.succeeded{color:#1b7f3b}.muted{color:#6b7280}
 button{font:inherit;padding:.25rem .8rem;border-radius:4px;border:1px solid #9aa3b2;background:#fff;cursor:pointer}button.primary{background:#1b7f3b;color:#fff;border-color:#1b7f3b}
-form.inline{display:inline}.legend span{display:inline-block;margin-right:1rem}.swatch{display:inline-block;width:.8rem;height:.8rem;margin-right:.3rem;vertical-align:middle}`;
+form.inline{display:inline}figure{margin:0}.runs-chart details{margin:.2rem 0 .4rem}.runs-chart summary{cursor:pointer;color:#5b6473;font-size:.85rem}
+g.run:hover>rect:first-of-type{fill:#eef2fb}code{font-size:.85em}
+.connection-status{font-size:.78rem;padding:0 .35rem;border-radius:3px;background:#eef0f3}.audit td:first-child{white-space:nowrap}.audit td:last-child{min-width:16rem}.audit .muted{font-size:.78rem}.legend span{display:inline-block;margin-right:1rem}.swatch{display:inline-block;width:.8rem;height:.8rem;margin-right:.3rem;vertical-align:middle}`;
 
 export function page(title: string, body: Markup, signedIn: boolean): string {
   return html`<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">

@@ -9,11 +9,14 @@ import { describePlan, type PlanRow } from "../../reconcile/describe-plan.ts";
 import { listAudit, planNames } from "../../accounts/membership-views.ts";
 import type { ChartRun } from "./runs-chart.ts";
 import { listWebhookEndpoints } from "../../webhooks/webhook-endpoints.ts";
+import { CONNECTION_STATUS_SQL } from "../../accounts/connections.ts";
 
 export interface ConnectionStatus {
   id: string;
   kind: string;
   name: string;
+  /** active, disabled, or revoked (a SCIM connection without a working token). */
+  status: string;
   lastRun: { status: string; startedAt: Date; error: string | null } | null;
   nextRun: Date | null;
   runs: ChartRun[];
@@ -53,13 +56,13 @@ export async function accountsOverview(db: Knex) {
 /** Runs of a connection (pulls) or, for SCIM, the account's reconciles, which apply what SCIM pushed. */
 async function connectionRuns(db: Knex, accountId: string, connection: { id: string; kind: string }) {
   const { rows } = await runSql(db, connection.kind === "scim"
-    ? `select status, started_at, finished_at, counts, error, duration_ms from sync_runs
+    ? `select id, status, started_at, finished_at, counts, error, duration_ms from sync_runs
        where account_id = ? and kind = 'reconcile' order by started_at desc limit 40`
-    : `select status, started_at, finished_at, counts, error, duration_ms from sync_runs where account_id = ? and connection_id = ? order by started_at desc limit 40`,
+    : `select id, status, started_at, finished_at, counts, error, duration_ms from sync_runs where account_id = ? and connection_id = ? order by started_at desc limit 40`,
   connection.kind === "scim" ? [accountId] : [accountId, connection.id]);
   return rows.reverse().map((r) => ({
-    status: r.status as string, startedAt: new Date(r.started_at), error: r.error as string | null,
-    applied: Number(r.counts?.applied ?? 0), removals: Number(r.counts?.removals ?? r.counts?.withheld ?? 0),
+    id: r.id as string, status: r.status as string, startedAt: new Date(r.started_at), error: r.error as string | null,
+    applied: Number(r.counts?.applied ?? 0), removals: Number(r.counts?.removals ?? r.counts?.withheld ?? 0), held: Number(r.counts?.withheld ?? 0),
     durationMs: r.duration_ms ?? (r.finished_at ? new Date(r.finished_at).getTime() - new Date(r.started_at).getTime() : 0),
   }));
 }
@@ -67,7 +70,7 @@ async function connectionRuns(db: Knex, accountId: string, connection: { id: str
 export async function accountStatus(db: Knex, slug: string) {
   const { rows: [account] } = await runSql<{ id: string; slug: string; name: string }>(db, `select id, slug, name from accounts where slug = ?`, [slug]);
   if (!account) return undefined;
-  const { rows: connectionRows } = await runSql(db, `select id, kind, name, config, status from directory_connections where account_id = ? order by created_at`, [account.id]);
+  const { rows: connectionRows } = await runSql(db, `select c.id, c.kind, c.name, c.config, c.status, ${CONNECTION_STATUS_SQL} as shown_status from directory_connections c where c.account_id = ? order by c.created_at`, [account.id]);
   const connections: ConnectionStatus[] = [];
   for (const c of connectionRows) {
     const runs = await connectionRuns(db, account.id, c);
@@ -82,7 +85,7 @@ export async function accountStatus(db: Knex, slug: string) {
         next = null; // invalid settings: the scheduler does not run it either
       }
     }
-    connections.push({ id: c.id, kind: c.kind, name: c.name, lastRun: last ? { status: last.status, startedAt: last.startedAt, error: last.error } : null, nextRun: next, runs });
+    connections.push({ id: c.id, kind: c.kind, name: c.name, status: c.shown_status, lastRun: last ? { status: last.status, startedAt: last.startedAt, error: last.error } : null, nextRun: next, runs });
   }
   const names = await planNames(db, account.id);
   const { rows: heldRows } = await runSql(db, `select id, status, started_at, held_at, superseded_by, counts, plan->>'message' as message,

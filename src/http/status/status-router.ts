@@ -69,7 +69,7 @@ ${accounts.map((a) => html`<tr><td><a href="/accounts/${encodeURIComponent(a.slu
     const { account, connections, held, kept, alerts, audit, webhooks } = status;
     res.type("html").send(page(account.slug, html`<h1>${account.slug} <span class="muted">${account.name}</span></h1>
 <section><h2>Connections</h2><table><tr><th>connection</th><th>last run</th><th>next run</th></tr>
-${connections.map((c) => html`<tr><td>${c.kind} · ${c.name}<br><span class="muted">${c.id}</span></td>
+${connections.map((c) => html`<tr><td>${c.kind} · ${c.name} <span class="connection-status ${c.status}">${c.status}</span><br><span class="muted">${c.id}</span></td>
 <td>${c.lastRun ? html`<span class="${c.lastRun.status}">${c.lastRun.status}</span> ${when(c.lastRun.startedAt)}${c.lastRun.error ? html`<br><span class="muted">${c.lastRun.error}</span>` : ""}` : "—"}</td>
 <td>${c.kind === "scim" ? html`<span class="muted">pushed by the IdP</span>` : when(c.nextRun)}</td></tr>
 <tr><td colspan="3">${runsChart(c.runs)}</td></tr>`)}</table></section>
@@ -86,9 +86,10 @@ ${alerts.map((a: { kind: string; detail: string; created_at: Date }) => html`<tr
 <section><h2>Webhooks</h2>${webhooks.length === 0 ? html`<p class="muted">None configured (POST /admin/v1/accounts/${account.slug}/webhooks).</p>` : html`<table>
 <tr><th>url</th><th>status</th><th>delivered</th><th>pending</th><th>failed</th></tr>
 ${webhooks.map((w) => html`<tr><td>${w.url}</td><td>${w.status}</td><td>${w.deliveries.delivered}</td><td>${w.deliveries.pending}</td><td class="${w.deliveries.failed ? "failed" : ""}">${w.deliveries.failed}</td></tr>`)}</table>`}</section>
-<section><h2>Recent audit</h2><table><tr><th>when</th><th>actor</th><th>action</th><th>target</th><th>rule</th></tr>
-${audit.map((a: { occurred_at: Date; actor: string; action: string; target_type: string; target_id: string | null; rule: string | null }) =>
-  html`<tr><td>${when(a.occurred_at)}</td><td>${a.actor}</td><td>${a.action}</td><td>${a.target_type} ${a.target_id ?? ""}</td><td>${a.rule ?? ""}</td></tr>`)}</table></section>`, true));
+<section><h2>Recent audit</h2><table class="audit"><tr><th>when</th><th>run</th><th>actor</th><th>action</th><th>target</th><th>rule</th><th>change</th></tr>
+${audit.map((a) => html`<tr><td>${when(a.occurred_at)}</td><td>${a.run_id ? html`<code title="${a.run_id}">${a.run_id.slice(0, 8)}</code>` : "—"}</td>
+<td>${a.actor}</td><td>${a.action}</td><td>${a.target_name ?? a.target_type}<br><span class="muted">${a.target_type} ${a.target_id ?? ""}</span></td>
+<td>${a.rule ?? ""}</td><td>${a.change}</td></tr>`)}</table></section>`, true));
   });
 
   const decide = (approve: boolean) => async (req: Request, res: Response) => {
