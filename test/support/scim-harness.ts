@@ -65,11 +65,12 @@ export function scimClient(scimUrl: string, token: string, meta: { connectionId:
   };
 }
 
-export async function startScimHarness(options: { env?: Record<string, string>; log?: Logger } = {}): Promise<ScimHarness> {
+/** `host`: where to listen (loopback unless a test needs another address, e.g. "0.0.0.0"); `url` stays loopback. */
+export async function startScimHarness(options: { env?: Record<string, string>; log?: Logger; host?: string } = {}): Promise<ScimHarness> {
   const db = await openTestDatabase();
   const settings = loadSettings({ LOG_LEVEL: "silent", ...options.env });
   const server = createHttpServer();
-  server.listen(0, "127.0.0.1");
+  server.listen(0, options.host ?? "127.0.0.1");
   await once(server, "listening");
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   server.on("request", createApp({ db: db.knex, log: options.log ?? createLogger("silent"), settings, publicUrl: url }));
