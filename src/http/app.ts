@@ -29,10 +29,13 @@ export interface AppOptions {
  * nothing listens, and the form would do nothing. (HSTS over plain HTTP is ignored anyway, RFC 6797 §8.1.)
  */
 function securityHeaders(): express.RequestHandler {
-  const overHttps = helmet();
+  // nothing of idsync is meant to be framed: the status page's Approve button must not be clickjacked
+  const framing = { frameAncestors: ["'none'"] };
+  const overHttps = helmet({ contentSecurityPolicy: { directives: framing }, xFrameOptions: { action: "deny" } });
   const overHttp = helmet({
     strictTransportSecurity: false,
-    contentSecurityPolicy: { directives: { upgradeInsecureRequests: null } },
+    contentSecurityPolicy: { directives: { ...framing, upgradeInsecureRequests: null } },
+    xFrameOptions: { action: "deny" },
   });
   return (req, res, next) => (req.secure ? overHttps : overHttp)(req, res, next);
 }
