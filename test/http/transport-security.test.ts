@@ -107,3 +107,23 @@ test("behind a trusted proxy, a sign-in form posted from the public host the pro
   expect((await signIn({ ...forwarded, origin: "https://evil.example" })).status).toBe(401);
   expect((await signIn({ origin: "not a url" })).status).toBe(401); // a malformed Origin is refused, not a 500
 });
+
+/** Statuses of `count` SCIM requests with a wrong token, each claiming to be forwarded for `forwardedFor(i)`. */
+async function guesses(base: string, count: number, forwardedFor: (i: number) => string): Promise<number[]> {
+  const statuses: number[] = [];
+  for (let i = 0; i < count; i++) {
+    const response = await fetch(`${base}/scim/v2/Users`, { headers: { authorization: `Bearer wrong-${i}`, "x-forwarded-for": forwardedFor(i) } });
+    statuses.push(response.status);
+  }
+  return statuses;
+}
+
+test("the failed-token throttle counts the client a trusted proxy names, and ignores X-Forwarded-For from anyone else", async () => {
+  // 20 failures are allowed in a burst (DEFAULT_AUTH_THROTTLE), then 429
+  const forged = await guesses(lanUrl(direct), 25, (i) => `203.0.113.${i}`); // an untrusted peer names a new client each time
+  expect(forged.slice(0, 20).every((s) => s === 401)).toBe(true);
+  expect(forged.slice(20)).toEqual([429, 429, 429, 429, 429]);
+  const proxiedGuesser = await guesses(proxied.url, 21, () => "198.51.100.1");
+  expect(proxiedGuesser.at(-1)).toBe(429);
+  expect(await guesses(proxied.url, 1, () => "198.51.100.2")).toEqual([401]); // another client behind the proxy is not throttled with it
+});
