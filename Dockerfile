@@ -9,12 +9,15 @@ COPY migrations migrations
 RUN npx tsc -p tsconfig.build.json && npm prune --omit=dev --no-audit --no-fund
 
 FROM node:20-bookworm-slim
+# NODE_ENV=production: no demo account and no token printed at start (the first start needs
+# IDSYNC_ADMIN_TOKEN); set IDSYNC_PUBLIC_URL at `docker run` (README, Container)
 ENV NODE_ENV=production PORT=8080 IDSYNC_DATA_DIR=/data
 WORKDIR /app
 COPY --from=build /app/package.json ./
 COPY --from=build /app/node_modules node_modules
 COPY --from=build /app/dist dist
 COPY bin bin
+# the image's node user is uid 1000, gid 1000: a named volume inherits this owner, a host directory needs it
 RUN mkdir -p /data && chown node:node /data
 USER node
 VOLUME /data

@@ -1,4 +1,5 @@
 // The one place that reads the environment. Parsed once at start, validated, frozen.
+import { isIP } from "node:net";
 import path from "node:path";
 
 /** Everything idsync can be configured with; every field has its default here. */
@@ -15,8 +16,16 @@ export interface Settings {
   /** Where the CLI finds the running server. */
   readonly serverUrl: string;
   readonly logLevel: string;
+  /** `NODE_ENV=production` (the container sets it): no demo account, no token printed at start. */
+  readonly production: boolean;
   /** On first start with an empty embedded database, create a demo account and print its SCIM token. */
   readonly demoAccount: boolean;
+  /**
+   * Which peers may say, in X-Forwarded-Proto/-For/-Host, how a request reached them (express's
+   * `trust proxy`): false (nobody, the default), true (anybody), a number of hops, or addresses and
+   * subnets. A request is HTTPS only when it arrived over TLS or a trusted proxy says so.
+   */
+  readonly trustProxy: boolean | number | readonly string[];
   /** Largest SCIM request body accepted, in bytes. */
   readonly scimBodyLimitBytes: number;
   /** Largest page a SCIM list returns, whatever `count` asks for. */
@@ -54,6 +63,43 @@ function url(env: Env, name: string, fallback: string | undefined): string | und
   }
 }
 
+function boolean(env: Env, name: string, fallback: boolean): boolean {
+  const raw = env[name]?.trim().toLowerCase();
+  if (raw === undefined || raw === "") return fallback;
+  if (raw === "true" || raw === "1") return true;
+  if (raw === "false" || raw === "0") return false;
+  throw new ConfigError(name, `expected true or false, got "${env[name]}"`);
+}
+
+// express's names for address ranges (proxy-addr): 127.0.0.0/8 and ::1; 169.254.0.0/16 and fe80::/10;
+// 10/8, 172.16/12, 192.168/16 and fc00::/7
+const PROXY_RANGES = new Set(["loopback", "linklocal", "uniquelocal"]);
+
+/** One entry of a trust proxy list: a range name, an address, or address/prefix (or address/netmask). */
+function proxyEntry(entry: string): boolean {
+  if (PROXY_RANGES.has(entry)) return true;
+  const [address, mask, extra] = entry.split("/");
+  const family = isIP(address ?? "");
+  if (family === 0 || extra !== undefined) return false;
+  if (mask === undefined) return true;
+  if (/^\d{1,3}$/.test(mask)) return Number(mask) <= (family === 4 ? 32 : 128);
+  return family === 4 && isIP(mask) === 4;
+}
+
+function trustProxy(env: Env): boolean | number | readonly string[] {
+  const name = "IDSYNC_TRUST_PROXY";
+  const raw = env[name]?.trim() ?? "";
+  if (raw === "" || raw === "false") return false;
+  if (raw === "true") return true;
+  if (/^\d+$/.test(raw)) return integer(env, name, 0, 0, 100);
+  const entries = raw.split(",").map((e) => e.trim()).filter(Boolean);
+  const wrong = entries.find((e) => !proxyEntry(e));
+  if (wrong !== undefined || entries.length === 0) {
+    throw new ConfigError(name, `expected true, false, a number of proxy hops, or a comma-separated list of addresses, subnets (10.0.0.0/8) and loopback, linklocal, uniquelocal; "${wrong ?? raw}" is none of these`);
+  }
+  return Object.freeze(entries);
+}
+
 /** Reads settings from an environment (process.env by default); throws ConfigError with a one-line reason. */
 export function loadSettings(env: Env = process.env): Settings {
   const port = integer(env, "PORT", 8080, 0, 65535);
@@ -62,13 +108,20 @@ export function loadSettings(env: Env = process.env): Settings {
   if (databaseUrl && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
     throw new ConfigError("DATABASE_URL", "expected a postgres:// or postgresql:// URL");
   }
+  const production = env.NODE_ENV === "production";
+  // the demo account's SCIM token is printed at start: never where logs are collected
+  if (production && boolean(env, "IDSYNC_DEMO", false)) {
+    throw new ConfigError("IDSYNC_DEMO", "the demo account is never created in production (NODE_ENV=production); unset IDSYNC_DEMO");
+  }
   const settings: Settings = {
     databaseUrl,
     dataDir: path.resolve(env.IDSYNC_DATA_DIR || "./data"),
     port,
     host,
     publicUrl: url(env, "IDSYNC_PUBLIC_URL", undefined),
-    demoAccount: env.IDSYNC_DEMO !== "false",
+    production,
+    demoAccount: !production && boolean(env, "IDSYNC_DEMO", true),
+    trustProxy: trustProxy(env),
     adminToken: env.IDSYNC_ADMIN_TOKEN || undefined,
     serverUrl: url(env, "IDSYNC_URL", "http://127.0.0.1:8080")!,
     logLevel: env.LOG_LEVEL || "info",

@@ -16,17 +16,37 @@ import { measureDatabase, registry, scimRequests, scimRouteLabel } from "../metr
 export interface AppOptions {
   db: Knex;
   log: Logger;
-  settings: Pick<Settings, "scimBodyLimitBytes" | "scimMaxPageSize" | "scimRateLimit">;
+  settings: Pick<Settings, "scimBodyLimitBytes" | "scimMaxPageSize" | "scimRateLimit" | "trustProxy">;
   publicUrl: string;
   /** Runs pulls for `idsync sync` (absent: the admin API offers no sync). */
   pulls?: PullScheduler;
 }
 
+/**
+ * Security headers on every answer (nosniff, frame-ancestors none, a strict CSP for the status page…),
+ * fitted to how the request arrived. HSTS and the CSP's upgrade-insecure-requests go only with HTTPS:
+ * over plain HTTP from anywhere but localhost a browser would upgrade the sign-in form to https, where
+ * nothing listens, and the form would do nothing. (HSTS over plain HTTP is ignored anyway, RFC 6797 §8.1.)
+ */
+function securityHeaders(): express.RequestHandler {
+  // nothing of idsync is meant to be framed: the status page's Approve button must not be clickjacked
+  const framing = { frameAncestors: ["'none'"] };
+  const overHttps = helmet({ contentSecurityPolicy: { directives: framing }, xFrameOptions: { action: "deny" } });
+  const overHttp = helmet({
+    strictTransportSecurity: false,
+    contentSecurityPolicy: { directives: { ...framing, upgradeInsecureRequests: null } },
+    xFrameOptions: { action: "deny" },
+  });
+  return (req, res, next) => (req.secure ? overHttps : overHttp)(req, res, next);
+}
+
 export function createApp({ db, log, settings, publicUrl, pulls }: AppOptions): express.Express {
   const app = express();
   app.disable("x-powered-by");
-  // security headers on every answer (nosniff, frame-ancestors none, a strict CSP for the status page…)
-  app.use(helmet());
+  // req.secure and req.host believe X-Forwarded-Proto/-Host only from the proxies named here
+  const { trustProxy } = settings;
+  app.set("trust proxy", typeof trustProxy === "object" ? [...trustProxy] : trustProxy);
+  app.use(securityHeaders());
   app.set("etag", false);
   app.use(pinoHttp({
     logger: log,

@@ -62,7 +62,7 @@ export class AuthThrottle {
   }
 }
 
-/** The client address a throttle keys on (the socket peer; no proxy headers are trusted here). */
+/** The client address a throttle keys on: the socket peer, or the address a proxy trusted by IDSYNC_TRUST_PROXY forwarded for. */
 export function clientKey(req: { ip?: string; socket?: { remoteAddress?: string } }): string {
   return req.ip ?? req.socket?.remoteAddress ?? "unknown";
 }

@@ -2,7 +2,7 @@
 // SIGTERM/SIGINT stop accepting, finish in-flight requests and close the database.
 import { once } from "node:events";
 import type { AddressInfo } from "node:net";
-import type { Settings } from "../config/settings.ts";
+import { ConfigError, type Settings } from "../config/settings.ts";
 import type { Logger } from "../log/logger.ts";
 import { openDatabase, type Database } from "../db/database.ts";
 import { migrateToLatest } from "../db/migrations.ts";
@@ -30,6 +30,10 @@ type Announce = (text: string) => void;
 async function ensureOperatorAccess(database: Database, settings: Settings, announce: Announce): Promise<void> {
   if (settings.adminToken) return ensureAdminToken(database.knex, settings.adminToken, "IDSYNC_ADMIN_TOKEN");
   if (await hasAdminTokens(database.knex)) return;
+  // a production server's output is its log, and a token in a log is a leaked token
+  if (settings.production) {
+    throw new ConfigError("IDSYNC_ADMIN_TOKEN", "required on the first start in production (NODE_ENV=production), which prints no token: set it to a secret of 16+ characters");
+  }
   const token = await createAdminToken(database.knex, "initial");
   announce(`Admin token (shown once; the CLI reads it from IDSYNC_ADMIN_TOKEN):\n  export IDSYNC_ADMIN_TOKEN=${token}`);
 }
@@ -78,6 +82,9 @@ export async function startServer(settings: Settings, log: Logger, options: Serv
     await once(server, "listening");
     const port = (server.address() as AddressInfo).port;
     const publicUrl = settings.publicUrl ?? `http://127.0.0.1:${port}`;
+    if (settings.production && !settings.publicUrl) {
+      log.warn({ url: publicUrl }, "IDSYNC_PUBLIC_URL is unset: SCIM Location headers and printed base URLs name this loopback address, which clients elsewhere cannot reach");
+    }
     // pulls run on request (`idsync sync`) everywhere, on their schedules only where the scheduler runs
     const pulls = new PullScheduler({ db: database.knex, log, depsFor: options.pullDeps });
     server.on("request", createApp({ db: database.knex, log, settings, publicUrl, pulls }));

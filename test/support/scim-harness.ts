@@ -9,6 +9,7 @@ import { createHttpServer } from "../../src/http/http-server.ts";
 import { createAccount } from "../../src/accounts/accounts.ts";
 import { createScimConnection } from "../../src/accounts/connections.ts";
 import { createAdminToken } from "../../src/accounts/admin-tokens.ts";
+import { PullScheduler } from "../../src/scheduler/pull-scheduler.ts";
 import { openTestDatabase, type TestDatabase } from "./test-database.ts";
 
 export interface ScimResponse {
@@ -65,14 +66,20 @@ export function scimClient(scimUrl: string, token: string, meta: { connectionId:
   };
 }
 
-export async function startScimHarness(options: { env?: Record<string, string>; log?: Logger } = {}): Promise<ScimHarness> {
+/**
+ * `host`: where to listen (loopback unless a test needs another address, e.g. "0.0.0.0"); `url` stays loopback.
+ * `pulls`: the admin API runs pulls on request (`idsync sync`), as in `idsync serve`; never on a schedule.
+ */
+export async function startScimHarness(options: { env?: Record<string, string>; log?: Logger; host?: string; pulls?: boolean } = {}): Promise<ScimHarness> {
   const db = await openTestDatabase();
   const settings = loadSettings({ LOG_LEVEL: "silent", ...options.env });
   const server = createHttpServer();
-  server.listen(0, "127.0.0.1");
+  server.listen(0, options.host ?? "127.0.0.1");
   await once(server, "listening");
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  server.on("request", createApp({ db: db.knex, log: options.log ?? createLogger("silent"), settings, publicUrl: url }));
+  const log = options.log ?? createLogger("silent");
+  const pulls = options.pulls ? new PullScheduler({ db: db.knex, log }) : undefined;
+  server.on("request", createApp({ db: db.knex, log, settings, publicUrl: url, pulls }));
   const scimUrl = `${url}/scim/v2`;
   const adminToken = await createAdminToken(db.knex, "test");
   return {
@@ -85,6 +92,7 @@ export async function startScimHarness(options: { env?: Record<string, string>; 
     async close() {
       server.closeAllConnections();
       await new Promise<void>((resolve) => server.close(() => resolve()));
+      await pulls?.stop();
       await db.close();
     },
   };

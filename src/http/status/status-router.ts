@@ -36,9 +36,11 @@ export function statusRouter(db: Knex): express.Router {
     const token = sessionToken(req);
     return token ? verifyAdminToken(db, token) : undefined;
   };
+  // req.host: the Host header, or X-Forwarded-Host from a trusted proxy (IDSYNC_TRUST_PROXY)
   const sameOrigin = (req: Request) => {
     const origin = req.get("origin");
-    return !origin || origin === "null" ? true : new URL(origin).host === req.get("host");
+    if (!origin || origin === "null") return true;
+    return URL.canParse(origin) && new URL(origin).host === req.host;
   };
 
   router.get("/", async (req, res) => {
@@ -53,6 +55,8 @@ ${accounts.map((a) => html`<tr><td><a href="/accounts/${encodeURIComponent(a.slu
   router.post("/login", async (req, res) => {
     const token = typeof req.body?.token === "string" ? req.body.token.trim() : "";
     if (!sameOrigin(req) || !token || !(await verifyAdminToken(db, token))) return res.status(401).type("html").send(loginPage("That is not a valid admin token."));
+    // Secure only over HTTPS (directly or said by a trusted proxy): a browser drops a Secure cookie
+    // set over plain HTTP, and the operator could never sign in
     res.cookie(COOKIE, token, { httpOnly: true, sameSite: "strict", secure: req.secure, path: "/" });
     res.redirect(303, "/");
   });
