@@ -25,7 +25,8 @@ export function postgresKnex(url: string, searchPath?: string): Knex {
   });
 }
 
-function describePostgres(url: string): string {
+/** Where a PostgreSQL URL points, for messages: never its credentials. */
+export function describePostgres(url: string): string {
   const parsed = new URL(url);
   return `PostgreSQL at ${parsed.hostname}:${parsed.port || 5432}${parsed.pathname}`;
 }
