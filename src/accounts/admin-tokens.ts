@@ -44,7 +44,7 @@ export async function verifyAdminToken(db: Executor, token: string): Promise<Adm
 }
 
 const OTHER_KINDS: Record<Exclude<TokenKind, "admin">, string> = {
-  scim: "a SCIM token (it is for an IdP's /scim/v2 requests)",
+  scim: "a SCIM token",
   key: "an API key",
   session: "a session token",
   invite: "an invitation token",
@@ -59,7 +59,7 @@ export function adminTokenRefusal(token: string | undefined): string {
   if (!token) return "An admin token is required (Authorization: Bearer <IDSYNC_ADMIN_TOKEN>)";
   const kind = tokenKindOf(token);
   if (kind && kind !== "admin") {
-    return `This is ${OTHER_KINDS[kind]}, not an admin token: use the admin token idsync printed at its first start, or IDSYNC_ADMIN_TOKEN`;
+    return `This is ${OTHER_KINDS[kind]}, not an admin token: the admin API takes the admin token idsync printed at its first start, or IDSYNC_ADMIN_TOKEN`;
   }
   return "This is not a valid admin token (unknown or revoked): use the admin token idsync printed at its first start, or IDSYNC_ADMIN_TOKEN";
 }
