@@ -132,7 +132,7 @@ test("a SCIM token sent as an admin token is named as such, by the admin API and
   expect(unknown.code).toBe(4);
   expect(unknown.stderr).toMatch(/^idsync: 401 Unauthorized: This is not a valid admin token/);
   const missing = await fetch(`${url}/admin/v1/accounts`);
-  expect((await missing.json()).detail).toMatch(/^An admin token is required/);
+  expect(((await missing.json()) as { detail: string }).detail).toMatch(/^An admin token is required/);
 });
 
 test("a reader that stops early (| head -1) ends the command quietly, with the first line printed", async () => {
