@@ -1,14 +1,19 @@
 #!/usr/bin/env node
-// Runs the TypeScript sources through tsx, so `npx idsync …` works right after `npm install` with no
-// build step; the container, which ships only the compiled dist/, runs that instead.
-import { existsSync } from "node:fs";
+// `idsync`: runs the compiled dist/ (built by `npm install`/`npm ci` through the prepare script, and in
+// the image) when it is current, else the TypeScript sources through tsx: slower to start, never stale.
 import { fileURLToPath, pathToFileURL } from "node:url";
+import { chooseEntryPoint } from "./entry-point.js";
 
-const sources = fileURLToPath(new URL("../src/cli/main.ts", import.meta.url));
-if (existsSync(sources)) {
+const root = fileURLToPath(new URL("..", import.meta.url));
+const entry = chooseEntryPoint(root);
+if (entry.kind === "missing") {
+  process.stderr.write(`idsync: ${entry.reason}\n`);
+  process.exit(70);
+}
+if (entry.kind === "sources") {
+  // a person at a terminal learns why it is slow; scripts and --json get no extra line on stderr
+  if (process.stderr.isTTY && !process.argv.includes("--json")) process.stderr.write(`idsync: running the sources (${entry.reason}); \`npm run build\` makes commands start faster\n`);
   const { register } = await import("tsx/esm/api");
   register();
-  await import(pathToFileURL(sources).href);
-} else {
-  await import(new URL("../dist/src/cli/main.js", import.meta.url).href);
 }
+await import(pathToFileURL(entry.file).href);

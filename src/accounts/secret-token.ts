@@ -3,6 +3,7 @@
 import { createHash, randomBytes } from "node:crypto";
 
 export type TokenKind = "scim" | "admin" | "key" | "session" | "invite";
+const TOKEN_KINDS: readonly TokenKind[] = ["scim", "admin", "key", "session", "invite"];
 
 export interface IssuedToken {
   /** The secret itself: returned to the caller once, never stored or logged. */
@@ -25,4 +26,9 @@ export function issueToken(kind: TokenKind): IssuedToken {
 export function bearerToken(header: string | undefined): string | undefined {
   const match = /^Bearer\s+(\S+)\s*$/i.exec(header ?? "");
   return match?.[1];
+}
+
+/** The kind a token's prefix names (`idsync_scim_…` → "scim"), or undefined for a token not issued by idsync. */
+export function tokenKindOf(token: string): TokenKind | undefined {
+  return TOKEN_KINDS.find((kind) => token.startsWith(`idsync_${kind}_`));
 }

@@ -1,11 +1,15 @@
 // The CLI's way to the running server: the admin API, authenticated with IDSYNC_ADMIN_TOKEN.
 // With the embedded database only the server may open the data directory, so the CLI never does.
 
-export class CliError extends Error {
-  constructor(message: string, readonly exitCode = 1) {
-    super(message);
-    this.name = "CliError";
-  }
+import { MissingAdminTokenError, ServerRefusedError, ServerUnreachableError } from "./cli-errors.ts";
+
+// commands import CliError from here
+export { CliError } from "./cli-errors.ts";
+
+/** fetch's "fetch failed" hides the reason in its cause (ECONNREFUSED, ENOTFOUND, a TLS error…). */
+function unreachableReason(error: unknown): string {
+  const cause = (error as { cause?: { code?: string; message?: string } }).cause;
+  return cause?.message || cause?.code || (error as Error).message;
 }
 
 export class AdminClient {
@@ -36,7 +40,7 @@ export class AdminClient {
   }
 
   private async send(method: string, path: string, body: unknown): Promise<Response> {
-    if (!this.token) throw new CliError("IDSYNC_ADMIN_TOKEN is not set: use the admin token `idsync serve` printed, or the one you started it with");
+    if (!this.token) throw new MissingAdminTokenError();
     try {
       return await fetch(`${this.serverUrl}/admin/v1${path}`, {
         method,
@@ -44,7 +48,7 @@ export class AdminClient {
         body: body === undefined ? undefined : JSON.stringify(body),
       });
     } catch (error) {
-      throw new CliError(`cannot reach idsync at ${this.serverUrl} (${(error as Error).cause ?? (error as Error).message}); is \`idsync serve\` running? (IDSYNC_URL sets where)`);
+      throw new ServerUnreachableError(this.serverUrl, unreachableReason(error));
     }
   }
 
@@ -56,6 +60,6 @@ export class AdminClient {
     } catch {
       // not a problem document: the text says it
     }
-    throw new CliError(`${response.status} ${json.title ?? ""}: ${json.detail ?? text}`.trim());
+    throw new ServerRefusedError(response.status, json.title ?? response.statusText, json.detail ?? text);
   }
 }

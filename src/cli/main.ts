@@ -1,11 +1,11 @@
-// `idsync <command>`: serve and migrate run here; everything else asks the running server.
+// `idsync <command>`: serve and migrate run here; everything else asks the running server. Only serve
+// and migrate load the server stack (local-commands.ts, imported on demand), so that a client command
+// starts in a fraction of a second: keep every static import below light.
 import { parseArgs } from "node:util";
-import { loadSettings, ConfigError } from "../config/settings.ts";
-import { createLogger } from "../log/logger.ts";
-import { openDatabase } from "../db/database.ts";
-import { migrateToLatest } from "../db/migrations.ts";
-import { startServer, type RunningServer } from "../http/server.ts";
-import { AdminClient, CliError } from "./admin-client.ts";
+import { loadSettings } from "../config/settings.ts";
+import { AdminClient } from "./admin-client.ts";
+import { asCliError, CliError, EXIT, EXIT_CODES_HELP } from "./cli-errors.ts";
+import { endQuietlyOnClosedPipes, printError } from "./output.ts";
 import { commands } from "./commands.ts";
 import { reconcileCommands } from "./reconcile-commands.ts";
 
@@ -44,7 +44,9 @@ const USAGE = `usage: idsync <command> [options]
   invitations create --account <slug> --email <address> [--role member|admin] [--invited-by <user>]
 
 Every operator command takes --json. They reach the server at IDSYNC_URL (default http://127.0.0.1:8080)
-with IDSYNC_ADMIN_TOKEN. The database is PostgreSQL when DATABASE_URL is set, else embedded in IDSYNC_DATA_DIR (./data).`;
+with IDSYNC_ADMIN_TOKEN. The database is PostgreSQL when DATABASE_URL is set, else embedded in IDSYNC_DATA_DIR (./data).
+
+${EXIT_CODES_HELP}`;
 
 const OPTIONS = {
   json: { type: "boolean" },
@@ -69,55 +71,26 @@ const OPTIONS = {
   mode: { type: "string" },
 } as const;
 
-async function serve(scheduler: boolean): Promise<void> {
-  const settings = loadSettings();
-  const log = createLogger(settings.logLevel);
-  let server: RunningServer | undefined;
-  let stopping = false;
-  const stop = (reason: string, exitCode: number) => {
-    if (stopping) return;
-    stopping = true;
-    log.info({ reason }, "shutting down");
-    (server?.close() ?? Promise.resolve()).then(() => process.exit(exitCode), (error) => {
-      log.error({ err: error }, "shutdown failed");
-      process.exit(1);
-    });
-  };
-  // 70 (EX_SOFTWARE): a failure the supervisor answers with a restart
-  server = await startServer(settings, log, { scheduler, onDatabaseLost: () => stop("embedded database lost", 70) });
-  process.once("SIGTERM", () => stop("SIGTERM", 0));
-  process.once("SIGINT", () => stop("SIGINT", 0));
-}
-
-async function migrate(): Promise<void> {
-  const settings = loadSettings();
-  const database = await openDatabase({ databaseUrl: settings.databaseUrl, dataDir: settings.dataDir });
-  try {
-    const ran = await migrateToLatest(database.knex);
-    process.stdout.write(ran.length ? `applied ${ran.join(", ")} to ${database.description}\n` : `${database.description} is up to date\n`);
-  } finally {
-    await database.close();
-  }
-}
-
 async function main(argv: string[]): Promise<void> {
   const { values, positionals } = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true });
   const [first, second, ...rest] = positionals;
+  if (first === "serve" && !values.help) return (await import("./local-commands.ts")).serve(values["no-scheduler"] !== true);
+  endQuietlyOnClosedPipes(); // not for serve: a closed terminal must not stop the server
   if (values.help || !first) return void process.stdout.write(`${USAGE}\n`);
-  if (first === "serve") return serve(values["no-scheduler"] !== true);
-  if (first === "migrate") return migrate();
+  if (first === "migrate") return (await import("./local-commands.ts")).migrate();
   const all = { ...commands, ...reconcileCommands };
   const twoWords = all[`${first} ${second ?? ""}`.trim()];
   const command = twoWords ?? all[first];
-  if (!command) throw new CliError(`unknown command "${[first, second].filter(Boolean).join(" ")}"\n\n${USAGE}`, 2);
+  if (!command) throw new CliError(`unknown command "${[first, second].filter(Boolean).join(" ")}" (idsync --help lists them)`, EXIT.usage);
   const settings = loadSettings();
   const args = twoWords ? rest : [second, ...rest].filter((p): p is string => p !== undefined);
   await command({ positionals: args, values: values as never, client: new AdminClient(settings.serverUrl, settings.adminToken) });
 }
 
-main(process.argv.slice(2)).catch((error: unknown) => {
-  const known = error instanceof CliError || error instanceof ConfigError || (error as { code?: string }).code?.startsWith("ERR_PARSE_ARGS");
-  process.stderr.write(`idsync: ${(error as Error).message}\n`);
-  if (!known) process.stderr.write(`${(error as Error).stack}\n`);
-  process.exit(error instanceof CliError ? error.exitCode : known ? 2 : 1);
+const argv = process.argv.slice(2);
+main(argv).catch((thrown: unknown) => {
+  const error = asCliError(thrown);
+  // --json is read from argv itself: parseArgs may be what failed
+  printError(error, argv.includes("--json"));
+  process.exit(error.exitCode);
 });

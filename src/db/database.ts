@@ -22,10 +22,18 @@ export function postgresKnex(url: string, searchPath?: string): Knex {
     connection: url,
     searchPath: searchPath ? [searchPath] : undefined,
     pool: { min: 0, max: 10 },
+    log: {
+      // a query that cannot get a connection rejects with that error and its caller reports it (one
+      // line at start-up, the request's or run's log later): knex's own copy, with a stack, is noise
+      warn: (message: unknown) => {
+        if (!String(message).startsWith("Acquire connection error")) process.stderr.write(`knex: ${String(message)}\n`);
+      },
+    },
   });
 }
 
-function describePostgres(url: string): string {
+/** Where a PostgreSQL URL points, for messages: never its credentials. */
+export function describePostgres(url: string): string {
   const parsed = new URL(url);
   return `PostgreSQL at ${parsed.hostname}:${parsed.port || 5432}${parsed.pathname}`;
 }

@@ -1,14 +1,13 @@
 // The README's path, as a newcomer runs it: `idsync serve` on the embedded database in a fresh data
 // directory, then the operator commands against it over the admin API.
-import { execFile, type ChildProcess } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import fs from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { promisify } from "node:util";
 import { afterAll, beforeAll, expect, test } from "vitest";
-import { BIN, startServeProcess } from "../support/serve-process.ts";
+import { startServeProcess } from "../support/serve-process.ts";
+import { runIdsync, STACK_FRAME, type Ran } from "./cli-process.ts";
 
-const run = promisify(execFile);
 const ADMIN_TOKEN = "cli-test-admin-token-0123456789";
 
 let dataDir: string;
@@ -21,15 +20,8 @@ function baseEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   return { ...env, IDSYNC_DATA_DIR: dataDir, LOG_LEVEL: "info", ...extra };
 }
 
-async function idsync(args: string[], env: Record<string, string> = {}): Promise<{ stdout: string; stderr: string; code: number }> {
-  try {
-    const { stdout, stderr } = await run(process.execPath, [BIN, ...args], { env: baseEnv({ IDSYNC_URL: url, IDSYNC_ADMIN_TOKEN: ADMIN_TOKEN, ...env }) });
-    return { stdout, stderr, code: 0 };
-  } catch (error) {
-    const e = error as { stdout: string; stderr: string; code: number };
-    return { stdout: e.stdout, stderr: e.stderr, code: e.code };
-  }
-}
+const idsync = (args: string[], env: Record<string, string> = {}): Promise<Ran> =>
+  runIdsync(args, baseEnv({ IDSYNC_URL: url, IDSYNC_ADMIN_TOKEN: ADMIN_TOKEN, ...env }));
 
 beforeAll(async () => {
   dataDir = fs.mkdtempSync(path.join(os.tmpdir(), "idsync-cli-"));
@@ -77,7 +69,7 @@ test("account create, connection create, token rotate and revoke work end to end
 
 test("operator mistakes get one clear line and a non-zero exit", async () => {
   const noToken = await idsync(["account", "list"], { IDSYNC_ADMIN_TOKEN: "" });
-  expect(noToken.code).toBe(1);
+  expect(noToken.code).toBe(4); // authentication (idsync --help: exit codes)
   expect(noToken.stderr).toMatch(/IDSYNC_ADMIN_TOKEN is not set/);
   const wrongToken = await idsync(["account", "list"], { IDSYNC_ADMIN_TOKEN: "wrong-token-wrong-token" });
   expect(wrongToken.stderr).toMatch(/401/);
@@ -150,6 +142,7 @@ test("a second process cannot open the embedded data directory, and SIGTERM clos
   const second = await idsync(["migrate"]);
   expect(second.code).not.toBe(0);
   expect(second.stderr).toMatch(/in use by process \d+/);
+  expect(second.stderr).not.toMatch(STACK_FRAME);
 
   const exited = new Promise<number | null>((resolve) => server.once("exit", (code) => resolve(code)));
   server.kill("SIGTERM");

@@ -3,7 +3,7 @@ import express, { type NextFunction, type Request, type Response } from "express
 import type { Knex } from "knex";
 import type { Logger } from "../../log/logger.ts";
 import { bearerToken } from "../../accounts/secret-token.ts";
-import { verifyAdminToken, type AdminPrincipal } from "../../accounts/admin-tokens.ts";
+import { adminTokenRefusal, verifyAdminToken, type AdminPrincipal } from "../../accounts/admin-tokens.ts";
 import { addDomain, createAccount, findAccount, listAccounts, listDomains } from "../../accounts/accounts.ts";
 import { createPulledConnection, createScimConnection, listConnections, revokeScimTokens, rotateScimToken } from "../../accounts/connections.ts";
 import type { PullScheduler } from "../../scheduler/pull-scheduler.ts";
@@ -57,7 +57,7 @@ export function createAdminRouter(options: { db: Knex; log: Logger; publicUrl: s
     if (!req.admin) {
       authThrottle.fail(client);
       res.setHeader("WWW-Authenticate", `Bearer realm="idsync admin"`);
-      return sendProblem(res, 401, "Unauthorized", "An admin token is required (Authorization: Bearer <IDSYNC_ADMIN_TOKEN>)");
+      return sendProblem(res, 401, "Unauthorized", adminTokenRefusal(token));
     }
     next();
   });
