@@ -106,3 +106,23 @@ test("the published role Owner is an ownership transfer through Admin, never a s
   expect(scoped.scoped).toBe(true);
   expect(scoped.plan.actions.some((a) => a.type === "alert" && a.kind === "owner_conflict")).toBe(true);
 });
+
+test("an unknown idsync role or access grants nothing, and is a plan warning and one alert", async () => {
+  const { body } = await createUser("fay@approles.example.com");
+  // the resource as the SCIM edge stores an unknown value (it is kept as sent, not refused)
+  await runSql(harness.db.knex, `update idp_users set resource = resource || ?::jsonb where id = ?`,
+    [JSON.stringify({ [URN.idsync]: { role: "superuser", domainGrants: [{ domain: "mail.approles.example.com", access: "admin" }] } }), body.id]);
+  const first = await reconcileAccount(harness.db.knex, accountId, { trigger: "test" });
+  expect(first.plan.warnings.map((w) => w.message)).toEqual(expect.arrayContaining([
+    `fay@approles.example.com: idsync role "superuser" is not owner, admin or member; it grants nothing`,
+    `fay@approles.example.com: idsync access "admin" for mail.approles.example.com is not read or write; it grants nothing`,
+  ]));
+  expect(await member("fay@approles.example.com")).toBeUndefined();
+  await reconcileAccount(harness.db.knex, accountId, { trigger: "test" });
+  const { rows } = await runSql(harness.db.knex,
+    `select detail from alerts where account_id = ? and kind = 'unknown_attribute_value' and resolved_at is null order by detail`, [accountId]);
+  expect(rows.map((r) => r.detail)).toEqual([
+    `fay@approles.example.com: idsync access "admin" for mail.approles.example.com is not read or write; it grants nothing (rule from-idp)`,
+    `fay@approles.example.com: idsync role "superuser" is not owner, admin or member; it grants nothing (rule from-idp)`,
+  ]);
+});
