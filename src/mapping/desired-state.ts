@@ -6,6 +6,7 @@ import { groupRuleMatcher } from "./group-closure.ts";
 import { groupMatches } from "./group-selector.ts";
 import { domainsMatching, type Domain } from "./domain-patterns.ts";
 import { parseUserCondition, type UserCondition } from "./user-condition.ts";
+import { assignedEntitlements, assignedRoles, findAssignment, publishedEntitlement, publishedRole } from "./assigned-access.ts";
 
 export const IDSYNC_EXTENSION = "urn:ietf:params:scim:schemas:extension:idsync:2.0:User";
 
@@ -41,9 +42,17 @@ export interface RuleWarning {
   readonly message: string;
 }
 
+/** Something an IdP sent that grants nothing and that an operator should see (raised as an alert). */
+export interface DesiredAlert {
+  readonly personKey: string;
+  readonly detail: string;
+}
+
 export interface DesiredState {
   readonly people: ReadonlyMap<string, DesiredPerson>;
   readonly warnings: readonly RuleWarning[];
+  /** Attribute values that grant nothing (an unknown idsync `role` or `access`). */
+  readonly alerts: readonly DesiredAlert[];
 }
 
 interface CompiledRule {
@@ -61,8 +70,14 @@ function compileRules(rules: MappingRules, snapshot: AccountSnapshot, domains: r
       return matched.map((d) => ({ domainId: d.id, access }));
     });
     if (rule.group !== undefined) {
-      const groupIds = new Set(snapshot.groups.filter((g) => groupMatches(g, rule.group!)).map((g) => g.id));
+      const matching = snapshot.groups.filter((g) => groupMatches(g, rule.group!));
+      const groupIds = new Set(matching.map((g) => g.id));
       if (groupIds.size === 0) warnings.push({ rule: rule.name, line: rule.line, message: `no IdP group is called or has the id "${rule.group}"` });
+      // pulled directories may hold same-named groups: the rule takes all of them, and says so
+      if (groupIds.size > 1) {
+        warnings.push({ rule: rule.name, line: rule.line,
+          message: `"${rule.group}" names ${groupIds.size} IdP groups (in ${new Set(matching.map((g) => g.connectionId)).size} connection(s)); members of every one of them match` });
+      }
       return { rule, groupIds, grants };
     }
     if (rule.filter !== undefined) return { rule, condition: parseUserCondition(rule.filter), grants };
@@ -70,14 +85,74 @@ function compileRules(rules: MappingRules, snapshot: AccountSnapshot, domains: r
   });
 }
 
-/** Role and grants carried by the user's idsync extension attributes. */
-function attributeAccess(user: SnapshotUser, domains: readonly Domain[]): { role?: Role; grants: Array<{ domainId: string; access: Access }> } {
+/** One way a matched rule gives access: a role (none: member) and grants, labelled for plan, review and audit. */
+interface AccessSource {
+  readonly label: string;
+  readonly role?: Role;
+  readonly grants: ReadonlyArray<{ domainId: string; access: Access }>;
+}
+
+interface AttributeFindings {
+  readonly sources: AccessSource[];
+  /** Values that grant nothing: `role: superuser`, `access: admin`. */
+  readonly unknown: string[];
+}
+
+/**
+ * What the user's attributes give under an `attributes: true` rule: the idsync extension's role and
+ * domain grants, and the core roles and entitlements that name what /Roles and /Entitlements publish.
+ */
+function attributeAccess(user: SnapshotUser, rule: MappingRule, domains: readonly Domain[]): AttributeFindings {
+  const sources: AccessSource[] = [];
+  const unknown: string[] = [];
   const extension = user.resource[IDSYNC_EXTENSION] as { role?: unknown; domainGrants?: unknown } | undefined;
-  const role = typeof extension?.role === "string" && extension.role in ROLE_RANK ? (extension.role as Role) : undefined;
-  const grants = (Array.isArray(extension?.domainGrants) ? extension.domainGrants : []).flatMap((g: { domain?: unknown; access?: unknown }) =>
-    typeof g?.domain === "string" && (g.access === "read" || g.access === "write")
-      ? domainsMatching(g.domain.toLowerCase(), domains).map((d) => ({ domainId: d.id, access: g.access as Access })) : []);
-  return { role, grants };
+  let role: Role | undefined;
+  if (typeof extension?.role === "string" && extension.role !== "") {
+    if (extension.role in ROLE_RANK) role = extension.role as Role;
+    else unknown.push(`idsync role "${extension.role}" is not owner, admin or member`);
+  }
+  const grants = (Array.isArray(extension?.domainGrants) ? extension.domainGrants : []).flatMap((g: { domain?: unknown; access?: unknown }) => {
+    if (typeof g?.domain !== "string") return [];
+    if (g.access !== "read" && g.access !== "write") {
+      unknown.push(`idsync access "${String(g.access)}" for ${g.domain} is not read or write`);
+      return [];
+    }
+    return domainsMatching(g.domain.toLowerCase(), domains).map((d) => ({ domainId: d.id, access: g.access as Access }));
+  });
+  if (role !== undefined || grants.length > 0) sources.push({ label: rule.name, role, grants });
+  for (const assigned of assignedRoles(user.resource)) {
+    const published = publishedRole(assigned.value);
+    if (published) sources.push({ label: `${rule.name} via ${assigned.provenance}`, role: published, grants: [] });
+  }
+  for (const assigned of assignedEntitlements(user.resource)) {
+    const published = publishedEntitlement(assigned.value);
+    const matched = published ? domainsMatching(published.pattern, domains) : [];
+    if (matched.length > 0) sources.push({ label: `${rule.name} via ${assigned.provenance}`, grants: matched.map((d) => ({ domainId: d.id, access: published!.access })) });
+  }
+  return { sources, unknown };
+}
+
+/** The access a rule gives this user, or nothing when the rule does not match them. */
+function ruleAccess(compiled: CompiledRule, user: SnapshotUser, domains: readonly Domain[], findings: (unknown: string[]) => void): AccessSource[] {
+  const { rule, groupIds, condition, grants } = compiled;
+  const own: AccessSource = { label: rule.name, role: rule.role, grants };
+  if (groupIds !== undefined) return [own];
+  if (condition) return condition(user.resource) ? [own] : [];
+  if (rule.appRole !== undefined) {
+    const found = findAssignment(assignedRoles(user.resource), rule.appRole);
+    return found ? [{ ...own, label: `${rule.name} via ${found.provenance}` }] : [];
+  }
+  if (rule.entitlement !== undefined) {
+    const found = findAssignment(assignedEntitlements(user.resource), rule.entitlement);
+    return found ? [{ ...own, label: `${rule.name} via ${found.provenance}` }] : [];
+  }
+  if (rule.attributes) {
+    const fromAttributes = attributeAccess(user, rule, domains);
+    if (fromAttributes.unknown.length > 0) findings(fromAttributes.unknown);
+    // the rule's own role and domains apply to those whose attributes give something
+    return fromAttributes.sources.length === 0 ? [] : [own, ...fromAttributes.sources];
+  }
+  return [];
 }
 
 interface Accumulator {
@@ -114,6 +189,7 @@ export function desiredState(
   snapshot: AccountSnapshot, rules: MappingRules, domains: readonly Domain[], personOf: ReadonlyMap<string, string> = new Map(),
 ): DesiredState {
   const warnings: RuleWarning[] = [];
+  const alerts: DesiredAlert[] = [];
   const compiled = compileRules(rules, snapshot, domains, warnings);
   const rulesMatching = groupRuleMatcher(snapshot.edges, compiled.map((c) => c.groupIds));
   // a user is checked against the group rules they matched and every rule that names no group, in rule order
@@ -141,21 +217,20 @@ export function desiredState(
     const byGroup = rulesMatching(user.id);
     const candidates = byGroup.size === 0 ? ungrouped : [...byGroup, ...ungrouped].sort((a, b) => a - b);
     for (const index of candidates) {
-      const { rule, groupIds, condition, grants } = compiled[index]!;
-      const matches = groupIds !== undefined || (condition ? condition(user.resource) : rule.attributes === true);
-      if (!matches) continue;
-      let ruleGrants = grants;
-      let role = rule.role;
-      if (rule.attributes) {
-        const fromAttributes = attributeAccess(user, domains);
-        if (!fromAttributes.role && fromAttributes.grants.length === 0) continue;
-        role = fromAttributes.role ?? role;
-        ruleGrants = [...grants, ...fromAttributes.grants];
-      }
+      const { rule } = compiled[index]!;
+      const sources = ruleAccess(compiled[index]!, user, domains, (unknown) => {
+        for (const problem of unknown) {
+          warnings.push({ rule: rule.name, line: rule.line, message: `${user.userName}: ${problem}; it grants nothing` });
+          alerts.push({ personKey: key, detail: `${user.userName}: ${problem}; it grants nothing (rule ${rule.name})` });
+        }
+      });
+      if (sources.length === 0) continue;
       acc.matched = true;
-      // domain access alone makes someone a member
-      raiseRole(acc, role ?? "member", rule.name);
-      for (const g of ruleGrants) addGrant(acc, g.domainId, g.access, rule.name);
+      // one precedence for every source: the highest role wins, write beats read; domain access alone makes a member
+      for (const source of sources) {
+        raiseRole(acc, source.role ?? "member", source.label);
+        for (const g of source.grants) addGrant(acc, g.domainId, g.access, source.label);
+      }
     }
     if (!acc.matched && rules.defaultRole === "member") {
       acc.matched = true;
@@ -176,5 +251,5 @@ export function desiredState(
       grants: role === "member" ? [...acc.grants.values()].sort((a, b) => (a.domainId < b.domainId ? -1 : a.domainId > b.domainId ? 1 : 0)) : [],
     });
   }
-  return { people: result, warnings };
+  return { people: result, warnings, alerts };
 }

@@ -1,4 +1,7 @@
 // Which of an account's sending domains a rule's domain pattern names.
+/** A sending domain, or `*.` and a domain (every subdomain of it). */
+export const DOMAIN_PATTERN = /^(\*\.)?([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/;
+
 export interface Domain {
   readonly id: string;
   readonly name: string;

@@ -4,7 +4,7 @@
 export type Role = "owner" | "admin" | "member";
 export type Access = "read" | "write";
 
-/** When several rules give a role, the highest wins. */
+/** However a role arrives (a rule, the idsync extension, core `roles`), the highest wins. */
 export const ROLE_RANK: Readonly<Record<Role, number>> = { owner: 3, admin: 2, member: 1 };
 
 export interface DomainGrantRule {
@@ -13,7 +13,10 @@ export interface DomainGrantRule {
   readonly access: Access;
 }
 
-/** One rule. It matches an IdP user by group, by a SCIM filter over the user, or by the idsync extension. */
+/**
+ * One rule. It matches an IdP user by group, by a SCIM filter over the user, by an app role or an
+ * entitlement the IdP assigned (core `roles` / `entitlements`), or takes access from the user's attributes.
+ */
 export interface MappingRule {
   readonly name: string;
   /** The line the rule starts on in its document, for messages. */
@@ -22,8 +25,15 @@ export interface MappingRule {
   readonly group?: string;
   /** A SCIM filter over the IdP user, e.g. `urn:…:enterprise:2.0:User:department eq "Support"`. */
   readonly filter?: string;
-  /** Take role and domain grants from the user's idsync extension attributes. */
+  /**
+   * Take role and domain grants from the user's attributes: the idsync extension, and core `roles` and
+   * `entitlements` that name what /Roles and /Entitlements publish (owner, admin, member; `<domain>:read|write`).
+   */
   readonly attributes?: boolean;
+  /** A value of the user's core `roles` (an Entra app role, e.g. `Admin`), matched ignoring case. */
+  readonly appRole?: string;
+  /** A value of the user's core `entitlements` (e.g. Okta's `mail.example.com:write`), matched ignoring case. */
+  readonly entitlement?: string;
   readonly role?: Role;
   readonly domains: readonly DomainGrantRule[];
 }

@@ -1,7 +1,8 @@
 // Who could an account's rules make owner? A scoped reconcile must see every such person, because
 // ownership depends on all of them at once (two candidates are a conflict; the last one leaving ends it).
 // Owner rules by group bound the candidates to those groups' transitive members and owner roles taken
-// from the idsync extension to users carrying that attribute; an owner rule by filter can match anyone.
+// from the attributes (idsync extension, core roles) to users carrying them; an owner rule by filter, app
+// role or entitlement can match anyone.
 import type { SnapshotEdge, SnapshotGroup } from "../snapshot/account-snapshot.ts";
 import type { MappingRules } from "./mapping-rules.ts";
 import { groupMatches } from "./group-selector.ts";
@@ -9,7 +10,7 @@ import { groupMatches } from "./group-selector.ts";
 export interface OwnerCandidateSources {
   /** Groups whose user members (direct) are candidates: the owner rules' groups and every group nested in them. */
   readonly groupIds: ReadonlySet<string>;
-  /** Users whose idsync extension says `role: owner` are candidates (an `attributes` rule exists). */
+  /** Users whose idsync extension says `role: owner`, or whose core `roles` name owner, are candidates (an `attributes` rule exists). */
   readonly byAttributes: boolean;
 }
 
@@ -20,7 +21,8 @@ export function ownerCandidateSources(rules: MappingRules, groups: readonly Snap
   for (const rule of rules.rules) {
     if (rule.attributes) byAttributes = true;
     if (rule.role !== "owner") continue;
-    if (rule.filter !== undefined) return null;
+    // a filter, an app role or an entitlement can match anyone
+    if (rule.filter !== undefined || rule.appRole !== undefined || rule.entitlement !== undefined) return null;
     if (rule.group !== undefined) for (const g of groups) if (groupMatches(g, rule.group)) roots.add(g.id);
   }
   const children = new Map<string, string[]>();

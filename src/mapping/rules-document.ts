@@ -3,6 +3,8 @@
 import { isMap, isScalar, isSeq, LineCounter, parseDocument, type Node, type YAMLMap } from "yaml";
 import { DEFAULT_POLICY, type Access, type DomainGrantRule, type MappingRule, type MappingRules, type Role } from "./mapping-rules.ts";
 import { parseUserCondition } from "./user-condition.ts";
+import { DOMAIN_PATTERN } from "./domain-patterns.ts";
+import { publishedEntitlement, publishedRole } from "./assigned-access.ts";
 
 export interface RulesProblem {
   readonly line: number;
@@ -18,7 +20,6 @@ export class RulesDocumentError extends Error {
 
 const ROLES = new Set(["owner", "admin", "member"]);
 const ACCESS = new Set(["read", "write"]);
-const DOMAIN_PATTERN = /^(\*\.)?([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/;
 const EMAIL = /^[^\s@]+@[^\s@]+$/;
 
 class Reader {
@@ -68,19 +69,24 @@ function readDomains(reader: Reader, node: Node | undefined, rule: string): Doma
 
 function readRule(reader: Reader, node: Node, index: number): MappingRule | undefined {
   if (!isMap(node)) {
-    reader.problem(node, `rule ${index + 1} must be a mapping with group, filter or attributes`);
+    reader.problem(node, `rule ${index + 1} must be a mapping with group, filter, app_role, entitlement or attributes`);
     return undefined;
   }
-  reader.known(node, ["name", "group", "filter", "attributes", "role", "domains"], `rule ${index + 1}`);
+  reader.known(node, ["name", "group", "filter", "attributes", "app_role", "entitlement", "role", "domains"], `rule ${index + 1}`);
   const name = reader.scalar(node, "name").value;
   const label = typeof name === "string" && name ? `rule "${name}"` : `rule ${index + 1}`;
   const group = reader.scalar(node, "group");
   const filter = reader.scalar(node, "filter");
   const attributes = reader.scalar(node, "attributes");
+  const appRole = reader.scalar(node, "app_role");
+  const entitlement = reader.scalar(node, "entitlement");
   const role = reader.scalar(node, "role");
-  const selectors = [group.value, filter.value, attributes.value === true ? true : undefined].filter((v) => v !== undefined);
-  if (selectors.length !== 1) reader.problem(node, `${label} needs exactly one of group, filter or attributes: true`);
+  const selectors = [group.value, filter.value, attributes.value === true ? true : undefined, appRole.value, entitlement.value].filter((v) => v !== undefined);
+  if (selectors.length !== 1) reader.problem(node, `${label} needs exactly one of group, filter, app_role, entitlement or attributes: true`);
   if (group.value !== undefined && (typeof group.value !== "string" || !group.value.trim())) reader.problem(group.node, `${label}: group must be a group id, name or email`);
+  for (const [key, field] of [["app_role", appRole], ["entitlement", entitlement]] as const) {
+    if (field.value !== undefined && (typeof field.value !== "string" || !field.value.trim())) reader.problem(field.node, `${label}: ${key} must be the value the IdP sends, as text`);
+  }
   if (filter.value !== undefined) {
     try {
       parseUserCondition(String(filter.value));
@@ -90,15 +96,28 @@ function readRule(reader: Reader, node: Node, index: number): MappingRule | unde
   }
   if (attributes.value !== undefined && typeof attributes.value !== "boolean") reader.problem(attributes.node, `${label}: attributes must be true or false`);
   if (role.value !== undefined && !ROLES.has(String(role.value))) reader.problem(role.node, `${label}: role must be owner, admin or member, not "${String(role.value)}"`);
-  const domains = readDomains(reader, node.get("domains", true) as Node | undefined, label);
-  if (attributes.value !== true && role.value === undefined && domains.length === 0) reader.problem(node, `${label} grants nothing: give it a role and/or domains`);
+  let domains = readDomains(reader, node.get("domains", true) as Node | undefined, label);
+  // an app role or entitlement that names what /Roles or /Entitlements publish grants that by itself
+  const appRoleValue = typeof appRole.value === "string" && appRole.value.trim() ? appRole.value.trim() : undefined;
+  const entitlementValue = typeof entitlement.value === "string" && entitlement.value.trim() ? entitlement.value.trim() : undefined;
+  let impliedRole: Role | undefined;
+  if (appRoleValue !== undefined && role.value === undefined && domains.length === 0) impliedRole = publishedRole(appRoleValue);
+  const impliedGrant = entitlementValue !== undefined && domains.length === 0 ? publishedEntitlement(entitlementValue) : undefined;
+  if (impliedGrant) domains = [impliedGrant];
+  if (attributes.value !== true && role.value === undefined && impliedRole === undefined && domains.length === 0) {
+    const hint = appRoleValue !== undefined ? " (or name owner, admin or member as the app role)"
+      : entitlementValue !== undefined ? " (or name <domain>:read or <domain>:write as the entitlement)" : "";
+    reader.problem(node, `${label} grants nothing: give it a role and/or domains${hint}`);
+  }
   return {
     name: typeof name === "string" && name ? name : `rule ${index + 1}`,
     line: reader.line(node),
     ...(typeof group.value === "string" ? { group: group.value.trim() } : {}),
     ...(filter.value !== undefined ? { filter: String(filter.value) } : {}),
     ...(attributes.value === true ? { attributes: true } : {}),
-    ...(role.value !== undefined ? { role: role.value as Role } : {}),
+    ...(appRoleValue !== undefined ? { appRole: appRoleValue } : {}),
+    ...(entitlementValue !== undefined ? { entitlement: entitlementValue } : {}),
+    ...(role.value !== undefined ? { role: role.value as Role } : impliedRole !== undefined ? { role: impliedRole } : {}),
     domains,
   };
 }

@@ -57,7 +57,7 @@ new client.Gauge({
 
 /** A SCIM path as a bounded label: resource ids become `:id`. */
 export function scimRouteLabel(path: string): string {
-  const match = /^\/(Users|Groups)(\/[^/]+)?\/?$/.exec(path);
+  const match = /^\/(Users|Groups|Roles|Entitlements)(\/[^/]+)?\/?$/.exec(path);
   if (match) return match[2] ? (match[2] === "/.search" ? `/${match[1]}/.search` : `/${match[1]}/:id`) : `/${match[1]}`;
   const first = /^\/(ServiceProviderConfig|ResourceTypes|Schemas|Bulk|Me|\.search)\b/.exec(path);
   return first ? `/${first[1]}` : "other";

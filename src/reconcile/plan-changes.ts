@@ -154,6 +154,11 @@ export function planChanges(input: PlanInput): Plan {
     }
     if (!targets.has(member.userId) && !ownership.handled.has(member.userId)) actions.push(...removeAccess(member, undefined, input, "no IdP knows this member"));
   }
+  // values the IdP sent that grant nothing: kept, and shown to an operator (raised once while they last)
+  for (const alert of desired.alerts) {
+    actions.push({ type: "alert", kind: "unknown_attribute_value", ...(alert.personKey.includes(":") ? {} : { userId: alert.personKey }),
+      detail: alert.detail, reason: { event: "attribute grants nothing" } });
+  }
   const ordered = actions.map((a, i) => [a, i] as const).sort(([a, i], [b, j]) => ORDER[a.type] - ORDER[b.type] || i - j).map(([a]) => a);
   return { actions: ordered, manualMembers: manualMembers.sort(), warnings: desired.warnings };
 }

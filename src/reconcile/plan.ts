@@ -31,7 +31,9 @@ export type PlanAction =
   | { type: "narrow_key"; userId: string; keyId: string; removeDomainIds: readonly string[]; reason: Reason }
   | { type: "alert"; kind: AlertKind; userId?: string; detail: string; data?: Record<string, unknown>; reason: Reason };
 
-export type AlertKind = "owner_departed" | "owner_missing" | "owner_conflict" | "org_keys_kept" | "manual_user_conflict" | "email_conflict";
+export type AlertKind = "owner_departed" | "owner_missing" | "owner_conflict" | "org_keys_kept" | "manual_user_conflict" | "email_conflict"
+  /** An IdP attribute value that grants nothing (an unknown idsync role or access). */
+  | "unknown_attribute_value";
 
 export interface Plan {
   readonly actions: readonly PlanAction[];

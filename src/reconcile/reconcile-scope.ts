@@ -27,7 +27,9 @@ export async function expandScope(db: Executor, accountId: string, seed: ScopeSe
        select unnest(?::uuid[]) as id
        union select member_id from idp_group_members where group_id = any(?::uuid[]) and member_type = 'User'
        union select idp_user_id from user_identities where user_id in (select user_id from owner)
-       union select id from idp_users where account_id = ? and ?::boolean and resource -> ? ->> 'role' = 'owner'
+       union select id from idp_users where account_id = ? and ?::boolean and (resource -> ? ->> 'role' = 'owner'
+         or exists (select 1 from jsonb_array_elements(case when jsonb_typeof(resource -> 'roles') = 'array' then resource -> 'roles' else '[]' end) r
+                    where jsonb_typeof(r) = 'object' and lower(r ->> 'value') = 'owner'))
      ),
      seed_users as (
        select i.id, lower(coalesce(i.email, i.user_name)) as email from idp_users i join seed s on s.id = i.id where i.account_id = ?

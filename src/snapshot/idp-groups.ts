@@ -42,23 +42,78 @@ export interface GroupMemberRow {
 const COLUMNS = "g.id, g.connection_id, g.account_id, g.source_id, g.external_id, g.display_name, g.email, g.resource, g.version, g.created_at, g.updated_at";
 const RETURNING = COLUMNS.replaceAll("g.", "");
 
+/** A SCIM group's displayName is taken by another live group of its connection (case-insensitively). */
+export class GroupNameTakenError extends Error {
+  constructor(readonly displayName: string) {
+    super(`displayName "${displayName}" is already used by another group of this connection (names are unique, ignoring case)`);
+    this.name = "GroupNameTakenError";
+  }
+}
+
+const UNIQUE_NAME_INDEX = "idp_groups_unique_name";
+
+/**
+ * Refuses a name another live group of the connection holds. A group keeping its own name (in any
+ * case) passes even if a same-named group predates uniqueness: existing duplicates stay writable.
+ * Two requests racing for one free name both pass here; the unique index on `unique_name` then
+ * refuses the second (see claimingName).
+ */
+async function assertGroupNameFree(db: Executor, scope: ConnectionScope, displayName: string, groupId?: string): Promise<void> {
+  const { rows } = await runSql<{ id: string }>(db,
+    `select id from idp_groups where connection_id = ? and lower(display_name) = lower(?) and deleted_at is null`, [scope.connectionId, displayName]);
+  if (groupId !== undefined && rows.some((r) => r.id === groupId)) return;
+  if (rows.length > 0) throw new GroupNameTakenError(displayName);
+}
+
+/** Runs a write that claims a group name, turning the unique index's refusal into GroupNameTakenError. */
+async function claimingName<T>(displayName: string, write: () => Promise<T>): Promise<T> {
+  try {
+    return await write();
+  } catch (error) {
+    const pg = error as { code?: string; constraint?: string; message?: string };
+    if (pg?.code === "23505" && (pg.constraint === UNIQUE_NAME_INDEX || String(pg.message).includes(UNIQUE_NAME_INDEX))) throw new GroupNameTakenError(displayName);
+    throw error;
+  }
+}
+
+/**
+ * Resolves the duplicate-name alerts (raised when uniqueness was introduced) that name this group and
+ * whose two groups no longer share a live name: one was renamed or deleted.
+ */
+async function resolveDuplicateNameAlerts(db: Executor, scope: ConnectionScope, groupId: string): Promise<void> {
+  await runSql(db,
+    `update alerts a set resolved_at = now()
+     where a.account_id = ? and a.kind = 'duplicate_group_name' and a.resolved_at is null and a.data -> 'groupIds' @> jsonb_build_array(?::text)
+       and (select count(*) = 2 and count(distinct lower(g.display_name)) = 1 from idp_groups g
+            where g.id::text in (select jsonb_array_elements_text(a.data -> 'groupIds')) and g.deleted_at is null) is not true`,
+    [scope.accountId, groupId]);
+}
+
+/** Creates a group; throws GroupNameTakenError when another live group of the connection has its name. */
 export async function insertIdpGroup(db: Executor, scope: ConnectionScope, fields: IdpGroupFields, sourceId?: string): Promise<IdpGroupRow> {
   const id = randomUUID();
-  const result = await runSql(db, 
-    `insert into idp_groups (id, connection_id, account_id, source_id, external_id, display_name, email, resource)
-     values (?, ?, ?, ?, ?, ?, ?, ?::jsonb) returning ${RETURNING}`,
+  await assertGroupNameFree(db, scope, fields.displayName);
+  const result = await claimingName(fields.displayName, () => runSql(db,
+    `insert into idp_groups (id, connection_id, account_id, source_id, external_id, display_name, email, resource, unique_name)
+     values (?, ?, ?, ?, ?, ?, ?, ?::jsonb, lower(?)) returning ${RETURNING}`,
     [id, scope.connectionId, scope.accountId, sourceId ?? id, fields.externalId, fields.displayName, fields.email ?? null,
-      JSON.stringify(fields.resource)],
-  );
+      JSON.stringify(fields.resource), fields.displayName],
+  ));
   return result.rows[0];
 }
 
+/** The name column updates of a write that may rename: a rename claims the new name, keeping it does not. */
+const RENAME_SETS = "display_name = ?, unique_name = case when lower(display_name) = lower(?) then unique_name else lower(?) end";
+
+/** Replaces a live group's attributes; throws GroupNameTakenError on a rename to a name in use. */
 export async function replaceIdpGroup(db: Executor, scope: ConnectionScope, id: string, fields: IdpGroupFields): Promise<IdpGroupRow | undefined> {
-  const result = await runSql(db, 
-    `update idp_groups set external_id = ?, display_name = ?, email = ?, resource = ?::jsonb, version = version + 1, updated_at = now()
+  await assertGroupNameFree(db, scope, fields.displayName, id);
+  const result = await claimingName(fields.displayName, () => runSql(db,
+    `update idp_groups set external_id = ?, ${RENAME_SETS}, email = ?, resource = ?::jsonb, version = version + 1, updated_at = now()
      where id = ? and connection_id = ? and deleted_at is null returning ${RETURNING}`,
-    [fields.externalId, fields.displayName, fields.email ?? null, JSON.stringify(fields.resource), id, scope.connectionId],
-  );
+    [fields.externalId, fields.displayName, fields.displayName, fields.displayName, fields.email ?? null, JSON.stringify(fields.resource), id, scope.connectionId],
+  ));
+  if (result.rows[0]) await resolveDuplicateNameAlerts(db, scope, id);
   return result.rows[0];
 }
 
@@ -69,15 +124,18 @@ export async function updateIdpGroupAttributes(
   const sets: string[] = [];
   const bindings: unknown[] = [];
   if (changes.displayName !== undefined) {
-    sets.push("display_name = ?", `resource = jsonb_set(resource, '{displayName}', to_jsonb(?::text))`);
-    bindings.push(changes.displayName, changes.displayName);
+    await assertGroupNameFree(db, scope, changes.displayName, id);
+    sets.push(RENAME_SETS, `resource = jsonb_set(resource, '{displayName}', to_jsonb(?::text))`);
+    bindings.push(changes.displayName, changes.displayName, changes.displayName, changes.displayName);
   }
   if (changes.externalId !== undefined) {
     sets.push("external_id = ?", changes.externalId === null ? "resource = resource - 'externalId'" : `resource = jsonb_set(resource, '{externalId}', to_jsonb(?::text))`);
     bindings.push(changes.externalId, ...(changes.externalId === null ? [] : [changes.externalId]));
   }
   if (sets.length === 0) return;
-  await runSql(db, `update idp_groups set ${sets.join(", ")} where id = ? and connection_id = ?`, [...bindings, id, scope.connectionId]);
+  await claimingName(changes.displayName ?? "", () =>
+    runSql(db, `update idp_groups set ${sets.join(", ")} where id = ? and connection_id = ?`, [...bindings, id, scope.connectionId]));
+  if (changes.displayName !== undefined) await resolveDuplicateNameAlerts(db, scope, id);
 }
 
 export async function findIdpGroup(db: Executor, scope: ConnectionScope, id: string): Promise<IdpGroupRow | undefined> {
@@ -108,6 +166,7 @@ export async function tombstoneIdpGroup(db: Executor, scope: ConnectionScope, id
     [id, scope.connectionId],
   );
   if (result.rows.length === 0) return false;
+  await resolveDuplicateNameAlerts(db, scope, id);
   await runSql(db, `delete from idp_group_members where group_id = ?`, [id]);
   await runSql(db, 
     `delete from idp_group_members m using idp_groups g where m.member_id = ? and g.id = m.group_id and g.connection_id = ?`,

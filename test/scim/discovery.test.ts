@@ -20,14 +20,14 @@ test("ServiceProviderConfig announces PATCH, filter and sort, bearer tokens, and
   });
 });
 
-test("ResourceTypes lists Users with both extensions, and Groups", async () => {
+test("ResourceTypes lists Users with both extensions, Groups, and the assignable Roles and Entitlements", async () => {
   const { body } = await client.get("/ResourceTypes");
   const user = body.Resources.find((r: { id: string }) => r.id === "User");
   expect(user.schemaExtensions.map((e: { schema: string }) => e.schema)).toEqual([
     "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User",
     "urn:ietf:params:scim:schemas:extension:idsync:2.0:User",
   ]);
-  expect(body.Resources.map((r: { endpoint: string }) => r.endpoint).sort()).toEqual(["/Groups", "/Users"]);
+  expect(body.Resources.map((r: { endpoint: string }) => r.endpoint).sort()).toEqual(["/Entitlements", "/Groups", "/Roles", "/Users"]);
 });
 
 test("Schemas serves the idsync extension with its role and domain grants", async () => {
@@ -37,7 +37,8 @@ test("Schemas serves the idsync extension with its role and domain grants", asyn
   expect(role.canonicalValues).toEqual(["owner", "admin", "member"]);
   const grants = body.attributes.find((a: { name: string }) => a.name === "domainGrants");
   expect(grants.subAttributes.map((a: { name: string }) => a.name)).toEqual(["domain", "access"]);
-  expect((await client.get("/Schemas")).body.totalResults).toBe(4);
+  // core User and Group, two User extensions, Okta's Role and Entitlement
+  expect((await client.get("/Schemas")).body.totalResults).toBe(6);
 });
 
 test("Bulk and /Me answer 501 in SCIM's error form", async () => {

@@ -37,9 +37,11 @@ export function declareScimResources(User: typeof SCIMMY.Resources.User, Group: 
   if (declared) return;
   declared = true;
   // RFC 7643 lists type values as SHOULD; Entra and Okta send "Work", "untyped" and others
-  for (const path of ["emails.type", "phoneNumbers.type", "addresses.type", "ims.type", "photos.type"]) {
+  for (const path of ["emails.type", "phoneNumbers.type", "addresses.type", "ims.type", "photos.type", "roles.type", "entitlements.type"]) {
     (SCIMMY.Schemas.User.definition.attribute(path) as unknown as { config: { canonicalValues: unknown } }).config.canonicalValues = false;
   }
+  // displayName is unique per connection (ignoring case): Okta's group push and Entra match groups by it
+  (SCIMMY.Schemas.Group.definition.attribute("displayName") as unknown as { config: { uniqueness: unknown } }).config.uniqueness = "server";
   SCIMMY.Resources.declare(User, { extensions: [{ schema: SCIMMY.Schemas.EnterpriseUser }, { schema: IdsyncUserExtension }] } as never);
   SCIMMY.Resources.declare(Group, {} as never);
 }

@@ -10,6 +10,9 @@ import { verifyScimToken } from "../../accounts/connections.ts";
 import { configureServiceProvider, declareScimResources } from "./schemas.ts";
 import { ScimUserResource } from "./resources/user-resource.ts";
 import { ScimGroupResource } from "./resources/group-resource.ts";
+import { readAssignable } from "./resources/assignable-resources.ts";
+import { resourceRequest } from "./resources/resource-request.ts";
+import { findResourceType, findSchema, listResourceTypes, listSchemas } from "./discovery.ts";
 import type { ScimContext } from "./scim-context.ts";
 import { scimErrorBody } from "./scim-error.ts";
 import { TokenBuckets, type RateLimit } from "./rate-limit.ts";
@@ -31,6 +34,21 @@ export interface ScimRouterOptions {
 }
 
 type ScimRequest = Request & { scimContext?: ScimContext };
+
+/** A handler that answers `work`'s value (none: an empty body) with `status`, and any failure as a SCIM error. */
+function respond(status: (value: unknown) => number, work: (req: ScimRequest) => unknown) {
+  return async (req: ScimRequest, res: Response) => {
+    try {
+      const value = await work(req);
+      res.status(status(value));
+      if (value === undefined) res.end();
+      else res.send(value);
+    } catch (error) {
+      const { status: code, scimType, message } = error as { status?: number; scimType?: string; message: string };
+      sendScimError(res, code ?? 500, code ? message : "Internal server error", scimType);
+    }
+  };
+}
 
 /** Whether a parsed JSON value holds U+0000 in any string or key. */
 function holdsNul(value: unknown): boolean {
@@ -68,6 +86,7 @@ export function createScimRouter(options: ScimRouterOptions): express.Router {
   const router = express.Router();
 
   router.use(rfcResponseHeaders);
+  const ok = () => 200;
 
   // authenticate before parsing bodies, so an unauthenticated caller costs no parse
   router.use(async (req: ScimRequest, res, next) => {
@@ -109,21 +128,8 @@ export function createScimRouter(options: ScimRouterOptions): express.Router {
 
   // The resource verbs go straight to the resource classes: through scimmy-routers each request walks
   // a dozen nested routers and resets every resource's basepath (~10 % of a GET's CPU, measured).
-  // Discovery, /Bulk, /Me, /.search and unknown endpoints stay with scimmy-routers below.
+  // /Bulk, /Me, /.search and unknown endpoints stay with scimmy-routers below.
   for (const [endpoint, Resource] of [["Users", ScimUserResource], ["Groups", ScimGroupResource]] as const) {
-    const respond = (status: (value: unknown) => number, work: (req: ScimRequest) => Promise<unknown>) =>
-      async (req: ScimRequest, res: Response) => {
-        try {
-          const value = await work(req);
-          res.status(status(value));
-          if (value === undefined) res.end();
-          else res.send(value);
-        } catch (error) {
-          const { status: code, scimType, message } = error as { status?: number; scimType?: string; message: string };
-          sendScimError(res, code ?? 500, code ? message : "Internal server error", scimType);
-        }
-      };
-    const ok = () => 200;
     router.get(`/${endpoint}`, respond(ok, (req) => new Resource(req.query).read(req.scimContext)));
     router.get(`/${endpoint}/:id`, respond(ok, (req) => new Resource(String(req.params.id), req.query).read(req.scimContext)));
     router.post(`/${endpoint}`, respond(() => 201, (req) => new Resource(req.query).write(req.body, req.scimContext)));
@@ -134,6 +140,17 @@ export function createScimRouter(options: ScimRouterOptions): express.Router {
       return undefined;
     }));
   }
+
+  // what an account can assign (Okta's entitlements guide), read-only
+  for (const endpoint of ["Roles", "Entitlements"] as const) {
+    router.get(`/${endpoint}`, respond(ok, (req) => readAssignable(endpoint, resourceRequest(req.query, undefined), req.scimContext!)));
+    router.get(`/${endpoint}/:id`, respond(ok, (req) => readAssignable(endpoint, resourceRequest(String(req.params.id), req.query), req.scimContext!)));
+  }
+  // discovery, every resource type and schema by name (scimmy-routers answers /ResourceTypes/{name} with 404)
+  router.get("/ResourceTypes", respond(ok, () => listResourceTypes(baseUrl)));
+  router.get("/ResourceTypes/:name", respond(ok, (req) => findResourceType(baseUrl, String(req.params.name))));
+  router.get("/Schemas", respond(ok, () => listSchemas(baseUrl)));
+  router.get("/Schemas/:id", respond(ok, (req) => findSchema(baseUrl, String(req.params.id))));
 
   const routers = new SCIMMYRouters({
     type: "bearer",

@@ -1,4 +1,4 @@
-// /Groups: membership changes are incremental SQL under the group's row lock (cost independent of
+// /Groups: displayName is unique per connection (409 uniqueness); membership changes are incremental SQL under the group's row lock (cost independent of
 // group size), members load only when asked for, and PATCH answers 204 as Entra asks.
 import { SCIMMY } from "scimmy-routers";
 import type { ScimContext } from "../scim-context.ts";
@@ -18,7 +18,7 @@ import {
 import {
   addGroupMembers, changeGroupMembers, findIdpGroup, findUnknownMembers, insertIdpGroup, listGroupMembers, listIdpGroups, lockIdpGroup,
   removeAllGroupMembers, removeGroupMembers, replaceGroupMembers, replaceIdpGroup, tombstoneIdpGroup, updateIdpGroupAttributes,
-  type IdpGroupRow, type MemberReference,
+  GroupNameTakenError, type IdpGroupRow, type MemberReference,
 } from "../../../snapshot/idp-groups.ts";
 import type { ConnectionScope, Executor } from "../../../snapshot/connection-scope.ts";
 import { recordSnapshotChange } from "../../../snapshot/snapshot-changes.ts";
@@ -27,6 +27,16 @@ type Json = Record<string, unknown>;
 
 const unknownMembersError = (unknown: readonly string[]) =>
   scimError(400, "invalidValue", `no User or Group with id ${unknown.slice(0, 5).join(", ")}${unknown.length > 5 ? ", …" : ""}`);
+
+/** RFC 7644 §3.3 and §3.5: a uniqueness violation is a 409 with scimType uniqueness. */
+async function uniqueDisplayName<T>(work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (error) {
+    if (error instanceof GroupNameTakenError) throw scimError(409, "uniqueness", error.message);
+    throw error;
+  }
+}
 
 const selfMembershipError = () => scimError(400, "invalidValue", "a group cannot be a member of itself");
 
@@ -130,7 +140,7 @@ export class ScimGroupResource extends SCIMMY.Resources.Group {
       const members = rawMembers === undefined || rawMembers === null ? undefined : memberReferences(rawMembers, "members");
       const fields = groupFields(validatedDocument(SCIMMY.Schemas.Group, attributes));
       const id = this.request.id === undefined ? undefined : existingIdOr404(this.request, "Group");
-      const row = await ctx.db.transaction(async (trx) => {
+      const row = await uniqueDisplayName(() => ctx.db.transaction(async (trx) => {
         const written = id === undefined ? await insertIdpGroup(trx, ctx.scope, fields) : await replaceIdpGroup(trx, ctx.scope, id, fields);
         if (!written) throw scimError(404, null, `Group ${id} not found`);
         if (members !== undefined) {
@@ -139,7 +149,7 @@ export class ScimGroupResource extends SCIMMY.Resources.Group {
         }
         await recordSnapshotChange(trx, ctx.scope, `SCIM ${operation} /Groups/${written.id}`, null);
         return written;
-      });
+      }));
       return (await this.render(ctx, [row]))[0] as never;
     });
   }
@@ -160,11 +170,11 @@ export class ScimGroupResource extends SCIMMY.Resources.Group {
         if (result.unknown.length > 0) throw unknownMembersError(result.unknown);
         return undefined as never;
       }
-      await ctx.db.transaction(async (trx) => {
+      await uniqueDisplayName(() => ctx.db.transaction(async (trx) => {
         if (!(await lockIdpGroup(trx, ctx.scope, id))) throw scimError(404, null, `Group ${id} not found`);
         for (const step of steps) await applyGroupStep(trx, ctx.scope, id, step);
         await recordSnapshotChange(trx, ctx.scope, `SCIM PATCH /Groups/${id}`, null);
-      });
+      }));
       return undefined as never;
     });
   }
