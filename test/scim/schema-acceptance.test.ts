@@ -145,11 +145,11 @@ describe("nesting deeper than the documented limit is a 400, not a 500", () => {
   });
 
   test("nesting up to the limit is accepted", async () => {
-    // the body (1) holds the extension (2), whose value nests the rest
-    const response = await client.post("/Users", withValue(VENDOR, nestObjects(MAX_BODY_DEPTH - 2)));
+    // the body is level 1; the extension's value nests objects from level 2 on
+    const response = await client.post("/Users", withValue(VENDOR, nestObjects(MAX_BODY_DEPTH - 1)));
     expect(response.status, JSON.stringify(response.body)).toBe(201);
-    expect((await client.get(`/Users/${response.body.id}`)).body[VENDOR]).toEqual(JSON.parse(nestObjects(MAX_BODY_DEPTH - 2)));
-    expectScimError(await client.post("/Users", withValue(VENDOR, nestObjects(MAX_BODY_DEPTH - 1))), 400, "invalidSyntax");
+    expect((await client.get(`/Users/${response.body.id}`)).body[VENDOR]).toEqual(JSON.parse(nestObjects(MAX_BODY_DEPTH - 1)));
+    expectScimError(await client.post("/Users", withValue(VENDOR, nestObjects(MAX_BODY_DEPTH))), 400, "invalidSyntax");
   });
 });
 

@@ -15,6 +15,7 @@ import {
 } from "./entra.ts";
 import { dropOktaUnstoredUserAttributes, stripReadOnlyKeysFromPathlessValue } from "./okta.ts";
 import { splitPathlessMultiValuedReplace } from "./pathless-replace.ts";
+import { dropSchemasFromExtensionValues } from "./extension-value.ts";
 
 export { normaliseFilterExpression } from "./filter-expression.ts";
 export { rewriteTypedElementUpserts } from "./typed-element-upsert.ts";
@@ -48,6 +49,7 @@ const OPERATION_STEPS: Record<ResourceType, readonly OperationStep[]> = {
     coerceOperationStringBooleans, // Entra: "value": "False"
     stripReadOnlyKeysFromPathlessValue, // Okta: {"id", "active": false}
     dropNullReferences, // Entra: "$ref": null
+    dropSchemasFromExtensionValues, // testers: {"path": "urn:…:enterprise:2.0:User", "value": {"schemas": […], …}}
   ],
   Group: [
     lowercaseOperationName, // Entra: "Add" / "Remove" / "Replace"

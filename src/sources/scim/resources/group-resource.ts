@@ -10,6 +10,7 @@ import { groupSqlShape } from "./group-sql-shape.ts";
 import { projectAttributes } from "./attribute-projection.ts";
 import { renderGroup } from "./render-resource.ts";
 import { groupFields, validatedDocument } from "./stored-document.ts";
+import { splitUndeclaredExtensions, withUndeclaredExtensions } from "./undeclared-extensions.ts";
 import { memberReferences, planGroupPatch, type GroupPatchStep, type PatchOperation } from "./group-patch-plan.ts";
 import { namesAttribute } from "./resource-query.ts";
 import {
@@ -125,10 +126,11 @@ export class ScimGroupResource extends SCIMMY.Resources.Group {
     const ctx = context as ScimContext;
     return guarded(ctx, async () => {
       const operation = this.request.id === undefined ? "POST" : "PUT";
-      const normalised = normaliseResourceBody(requireObjectBody(body, operation), "Group") as Json;
+      const { body: declared, extensions } = splitUndeclaredExtensions(requireObjectBody(body, operation), "Group");
+      const normalised = normaliseResourceBody(declared, "Group") as Json;
       const { members: rawMembers, ...attributes } = normalised;
       const members = rawMembers === undefined || rawMembers === null ? undefined : memberReferences(rawMembers, "members");
-      const fields = groupFields(validatedDocument(SCIMMY.Schemas.Group, attributes));
+      const fields = groupFields(withUndeclaredExtensions(validatedDocument(SCIMMY.Schemas.Group, attributes), extensions, "Group"));
       const id = this.request.id === undefined ? undefined : existingIdOr404(this.request, "Group");
       const row = await ctx.db.transaction(async (trx) => {
         const written = id === undefined ? await insertIdpGroup(trx, ctx.scope, fields) : await replaceIdpGroup(trx, ctx.scope, id, fields);
