@@ -191,3 +191,52 @@ describe("errors name the attribute and the rule, never a library's text", () =>
     expectScimError(await client.patch(`/Groups/${group.id}`, patchBody({ op: "remove", path: "displayName" })), 400, "mutability");
   });
 });
+
+describe("group members: every remove form takes effect, for every member kind", () => {
+  const members = async () => {
+    const user = await created(newUser({ displayName: "Ada" }));
+    const nested = await created({ schemas: [URN.group], displayName: `nested-${randomUUID()}` }, "/Groups");
+    const group = await created({
+      schemas: [URN.group], displayName: `full-${randomUUID()}`, externalId: `ext-${randomUUID()}`,
+      members: [
+        { value: user.id, type: "User", display: "Ada", $ref: `${harness.scimUrl}/Users/${user.id}` },
+        { value: nested.id, type: "Group", display: "Nested", $ref: `${harness.scimUrl}/Groups/${nested.id}` },
+      ],
+    }, "/Groups");
+    expect(group.members).toHaveLength(2);
+    return { user, nested, group };
+  };
+  const memberTypes = async (id: string) => ((await client.get(`/Groups/${id}`)).body.members ?? []).map((m: { type: string }) => m.type).sort();
+  const remove = async (id: string, operation: object) => {
+    const response = await client.patch(`/Groups/${id}`, patchBody(operation));
+    expect(response.status, JSON.stringify(response.body)).toBe(204);
+  };
+
+  test("remove members with an empty value list (clients that always send value) empties the group", async () => {
+    const { group } = await members();
+    await remove(group.id, { op: "remove", path: "members", value: [] });
+    expect(await memberTypes(group.id)).toEqual([]);
+  });
+
+  test("remove members without a value empties a group holding users and nested groups", async () => {
+    const { group } = await members();
+    await remove(group.id, { op: "Remove", path: `${URN.group}:members` });
+    expect(await memberTypes(group.id)).toEqual([]);
+  });
+
+  test("value filters on type and display select the members they match", async () => {
+    const { group } = await members();
+    await remove(group.id, { op: "remove", path: 'members[type eq "group"]' });
+    expect(await memberTypes(group.id)).toEqual(["User"]);
+    await remove(group.id, { op: "remove", path: 'members[display eq "ADA"]' });
+    expect(await memberTypes(group.id)).toEqual([]);
+  });
+
+  test("a member given by $ref alone, and by value with its type", async () => {
+    const { nested, user, group } = await members();
+    await remove(group.id, { op: "remove", path: "members", value: [{ $ref: `${harness.scimUrl}/Groups/${nested.id}` }] });
+    expect(await memberTypes(group.id)).toEqual(["User"]);
+    await remove(group.id, { op: "remove", path: "members", value: [{ value: user.id, type: "User" }] });
+    expect(await memberTypes(group.id)).toEqual([]);
+  });
+});

@@ -1,6 +1,7 @@
 // /Groups: membership changes are incremental SQL under the group's row lock (cost independent of
 // group size), members load only when asked for, and PATCH answers 204 as Entra asks.
 import { SCIMMY } from "scimmy-routers";
+import { Tester, type Filter } from "scim2-parse-filter";
 import type { ScimContext } from "../scim-context.ts";
 import { scimError } from "../scim-error.ts";
 import { normalisePatchMessage, normaliseResourceBody } from "../compat/normalise-request.ts";
@@ -19,7 +20,7 @@ import {
 import {
   addGroupMembers, changeGroupMembers, findIdpGroup, findUnknownMembers, insertIdpGroup, listGroupMembers, listIdpGroups, lockIdpGroup,
   removeAllGroupMembers, removeGroupMembers, replaceGroupMembers, replaceIdpGroup, tombstoneIdpGroup, updateIdpGroupAttributes,
-  type IdpGroupRow, type MemberReference,
+  type GroupMemberRow, type IdpGroupRow, type MemberReference,
 } from "../../../snapshot/idp-groups.ts";
 import type { ConnectionScope, Executor } from "../../../snapshot/connection-scope.ts";
 import { recordSnapshotChange } from "../../../snapshot/snapshot-changes.ts";
@@ -55,6 +56,18 @@ function memberOnlyChange(steps: readonly GroupPatchStep[], groupId: string): { 
   return add.some((m) => removing.has(m.value)) ? undefined : { add, remove };
 }
 
+const tester = new Tester();
+
+/** Lower-cases every string compared, on both sides: members' value, type and display are caseExact=false. */
+function lowerFilter(filter: Filter): Filter {
+  return JSON.parse(JSON.stringify(filter), (key, value) => (key === "compValue" && typeof value === "string" ? value.toLowerCase() : value)) as Filter;
+}
+
+function memberMatches(member: GroupMemberRow, filter: Filter): boolean {
+  const element = { value: member.member_id.toLowerCase(), type: member.member_type.toLowerCase(), ...(member.display === null ? {} : { display: member.display.toLowerCase() }) };
+  return tester.test(element, lowerFilter(filter));
+}
+
 async function applyGroupStep(trx: Executor, scope: ConnectionScope, groupId: string, step: GroupPatchStep): Promise<void> {
   switch (step.kind) {
     case "setAttributes":
@@ -66,6 +79,12 @@ async function applyGroupStep(trx: Executor, scope: ConnectionScope, groupId: st
     case "removeMembers":
       await removeGroupMembers(trx, groupId, step.memberIds);
       return;
+    case "removeMembersMatching": {
+      const members = (await listGroupMembers(trx, [groupId])).get(groupId) ?? [];
+      const matching = members.filter((m) => memberMatches(m, step.filter)).map((m) => m.member_id);
+      if (matching.length > 0) await removeGroupMembers(trx, groupId, matching);
+      return;
+    }
     case "removeAllMembers":
       await removeAllGroupMembers(trx, groupId);
       return;
