@@ -1,5 +1,5 @@
 // Microsoft Entra ID's provisioning calls for Groups replayed over HTTP in the shapes Entra sends
-// (/work/shared/SCIM-CLIENTS.md §2): create with the ADSCIM schema and no members, matching with
+// (Microsoft's "Develop and plan provisioning for a SCIM endpoint in Microsoft Entra ID"): create with the ADSCIM schema and no members, matching with
 // excludedAttributes=members, membership by PATCH (204, no body), renames, atomic failures, delete.
 import { randomUUID } from "node:crypto";
 import { afterAll, beforeAll, expect, test } from "vitest";

@@ -1,5 +1,5 @@
 // Microsoft Entra ID's provisioning calls for Users replayed over HTTP in the shapes Entra sends
-// (/work/shared/SCIM-CLIENTS.md §2): Test Connection, matching queries, creates with the doc's
+// (Microsoft's "Develop and plan provisioning for a SCIM endpoint in Microsoft Entra ID"): Test Connection, matching queries, creates with the doc's
 // examples, default-mode PATCHes (capitalised ops, string booleans), SCIM-compliant mode
 // (?aadOptscim062020), disable/enable, and hard delete.
 import { randomUUID } from "node:crypto";

@@ -5,7 +5,7 @@ import { afterAll, beforeAll, expect, test } from "vitest";
 import { runSuite, type RunscopeSuite } from "../conformance/runscope-suite.ts";
 import { startScimHarness, type ScimHarness } from "../support/scim-harness.ts";
 
-const SUITE = new URL("../../../shared/conformance/okta/Okta-SCIM-20-SPEC-Test.json", import.meta.url);
+const SUITE = new URL("../conformance/okta/Okta-SCIM-20-SPEC-Test.json", import.meta.url);
 
 let harness: ScimHarness;
 beforeAll(async () => {

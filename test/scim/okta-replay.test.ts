@@ -1,5 +1,5 @@
 // Okta's provisioning calls replayed over HTTP, in the shapes and order Okta sends them
-// (/work/shared/SCIM-CLIENTS.md §3): existence checks, assign, profile updates by PUT and PATCH,
+// (Okta's SCIM 2.0 reference (developer.okta.com/docs/reference/scim/scim-20)): existence checks, assign, profile updates by PUT and PATCH,
 // deactivate/reactivate/password by path-less PATCH, AIW apps by PUT, import paging and Group Push.
 import { afterAll, beforeAll, expect, test } from "vitest";
 import { URN } from "../../src/sources/scim/schemas.ts";

@@ -66,6 +66,13 @@ describe("what is refused", () => {
   test("removing the required displayName is mutability", () => fails([{ op: "remove", path: "displayName" }], 400, "mutability"));
   test("a path-less remove is noTarget", () => fails([{ op: "remove" }], 400, "noTarget"));
   test("a member id that is not a UUID is invalidValue", () => fails([{ op: "add", path: "members", value: [{ value: "bob" }] }], 400, "invalidValue"));
-  test("a member filter on another attribute is invalidPath", () => fails([{ op: "remove", path: 'members[display eq "x"]' }], 400, "invalidPath"));
+  test("a member filter on another attribute is matched against the stored members", () => {
+    const [step] = planGroupPatch([{ op: "remove", path: 'members[display eq "x"]' }]);
+    expect(step?.kind).toBe("removeMembersMatching");
+  });
+  test("remove members with an empty value list empties the group", () => {
+    expect(planGroupPatch([{ op: "remove", path: "members", value: [] }])).toEqual([{ kind: "removeAllMembers" }]);
+  });
+  test("a filter that does not parse is invalidPath", () => fails([{ op: "remove", path: 'members[display eq ]' }], 400, "invalidPath"));
   test("an empty displayName is invalidValue", () => fails([{ op: "replace", path: "displayName", value: " " }], 400, "invalidValue"));
 });

@@ -7,7 +7,8 @@ import {
   rewriteTypedElementUpserts,
 } from "../../src/sources/scim/compat/normalise-request.ts";
 
-// Payloads are copied from the sources named in /work/shared/SCIM-CLIENTS.md and SCIMMY-NOTES.md §5.
+// Payloads are copied from the vendor documents named in src/sources/scim/compat/ (Microsoft's Entra SCIM
+// tutorial and compatibility notes, Okta's SCIM 2.0 reference) and the scimmy 1.3.5 behaviour each step works around.
 const PATCH_OP = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
 const CORE_USER = "urn:ietf:params:scim:schemas:core:2.0:User";
 const CORE_GROUP = "urn:ietf:params:scim:schemas:core:2.0:Group";
@@ -310,7 +311,7 @@ describe("Okta", () => {
     expect(normalisePatchMessage(sent, "Group")).toEqual(patch({ op: "replace", value: { displayName: "Test SCIMv2" } }));
   });
 
-  it("Okta path-less {id, active: false} on a User loses the read-only id (SCIMMY-NOTES §5)", () => {
+  it("Okta path-less {id, active: false} on a User loses the read-only id (scimmy keeps the read-only id otherwise)", () => {
     const sent = patch({ op: "replace", value: { id: "23a35c27-23d3-4c03-b4c5-6443c09e7173", active: false } });
     expect(normalisePatchMessage(sent, "User")).toEqual(patch({ op: "replace", value: { active: false } }));
   });
@@ -462,7 +463,7 @@ describe("filter expressions", () => {
     expect(normaliseFilterExpression("externalId eq jyoung")).toBe('externalId eq "jyoung"');
   });
 
-  it("bare userName sw O is quoted (SCIMMY-NOTES §2)", () => {
+  it("bare userName sw O is quoted (scim2-parse-filter rejects bare words)", () => {
     expect(normaliseFilterExpression("userName sw O")).toBe('userName sw "O"');
   });
 

@@ -27,6 +27,41 @@ export const IdsyncUserExtension = new SchemaDefinition("IdsyncUser", URN.idsync
     ]),
   ]);
 
+type ScimAttribute = InstanceType<typeof Attribute>;
+type AttributeList = Array<ScimAttribute | object>;
+type AttributeInternals = ScimAttribute & { config: Record<string, unknown>; subAttributes?: ScimAttribute[] };
+
+const advertisedValues = new WeakMap<object, readonly unknown[]>();
+
+/** An attribute that publishes its canonical values in /Schemas without refusing other values. */
+class AdvisedCanonicalAttribute extends Attribute {
+  override toJSON(): ReturnType<ScimAttribute["toJSON"]> {
+    const values = advertisedValues.get(this);
+    return { ...super.toJSON(), ...(values?.length ? { canonicalValues: values } : {}) } as ReturnType<ScimAttribute["toJSON"]>;
+  }
+}
+
+/**
+ * RFC 7643 §2.3.1 and §7: canonical values are suggestions a service provider may publish, and clients send
+ * others (Entra's roles[].type "WindowsAzureActiveDirectoryRole", Okta's "Work"). scimmy refuses any value
+ * outside the list, so every attribute with one is swapped, in place, for a copy that advertises the list
+ * and accepts every value of the attribute's type; an empty list (core roles.type, x509Certificates.type)
+ * advertises nothing.
+ */
+function adviseCanonicalValues(attributes: AttributeList): void {
+  attributes.forEach((candidate, index) => {
+    if (!(candidate instanceof Attribute)) return;
+    const attribute = candidate as AttributeInternals;
+    if (attribute.subAttributes) adviseCanonicalValues(attribute.subAttributes);
+    const values = attribute.config.canonicalValues;
+    if (!Array.isArray(values)) return;
+    const relaxed = new AdvisedCanonicalAttribute(attribute.type as never, attribute.name, { ...attribute.config, canonicalValues: false } as never,
+      (attribute.subAttributes ?? []) as never);
+    advertisedValues.set(relaxed, [...values]);
+    attributes[index] = relaxed;
+  });
+}
+
 let declared = false;
 
 /**
@@ -36,9 +71,8 @@ let declared = false;
 export function declareScimResources(User: typeof SCIMMY.Resources.User, Group: typeof SCIMMY.Resources.Group): void {
   if (declared) return;
   declared = true;
-  // RFC 7643 lists type values as SHOULD; Entra and Okta send "Work", "untyped" and others
-  for (const path of ["emails.type", "phoneNumbers.type", "addresses.type", "ims.type", "photos.type", "roles.type", "entitlements.type"]) {
-    (SCIMMY.Schemas.User.definition.attribute(path) as unknown as { config: { canonicalValues: unknown } }).config.canonicalValues = false;
+  for (const definition of [SCIMMY.Schemas.User.definition, SCIMMY.Schemas.EnterpriseUser.definition, SCIMMY.Schemas.Group.definition, IdsyncUserExtension]) {
+    adviseCanonicalValues(definition.attributes as unknown as AttributeList);
   }
   // displayName is unique per connection (ignoring case): Okta's group push and Entra match groups by it
   (SCIMMY.Schemas.Group.definition.attribute("displayName") as unknown as { config: { uniqueness: unknown } }).config.uniqueness = "server";

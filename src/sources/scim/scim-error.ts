@@ -2,6 +2,7 @@
 // error body with status and scimType). Anything else is normalised here, once, at the SCIM boundary.
 import { SCIMMY } from "scimmy-routers";
 import { URN } from "./schemas.ts";
+import { describeSchemaFault } from "./schema-fault.ts";
 
 export const ScimError = SCIMMY.Types.Error;
 export type ScimError = InstanceType<typeof SCIMMY.Types.Error>;
@@ -29,9 +30,18 @@ interface PgError { code?: string; constraint?: string }
  * outage with 404 (telling Entra the user is gone); here it is a 500 without internals, logged by the caller.
  */
 export function toScimError(error: unknown): { error: ScimError; unexpected: boolean } {
-  if (error instanceof ScimError) return { error, unexpected: false };
-  // scimmy's schema coercion reports a bad attribute value as a plain TypeError with a precise message
-  if (error instanceof TypeError && !("code" in error)) return { error: scimError(400, "invalidValue", error.message), unexpected: false };
+  if (error instanceof ScimError) {
+    // scimmy's PatchOp errors are ScimErrors in scimmy's words: reworded, status and scimType kept
+    const detail = describeSchemaFault(error.message);
+    const { status, scimType } = error as unknown as { status: number; scimType?: string };
+    return { error: detail === undefined ? error : scimError(status, (scimType ?? null) as ScimType | null, detail), unexpected: false };
+  }
+  // scimmy's schema coercion reports a bad attribute value as a plain TypeError: reworded to name the
+  // attribute's path and the rule; a TypeError we cannot read is a value that does not fit, not a 500
+  if (error instanceof TypeError && !("code" in error)) {
+    const detail = describeSchemaFault(error.message) ?? "a value in the request does not fit its attribute's definition in /Schemas";
+    return { error: scimError(400, "invalidValue", detail), unexpected: false };
+  }
   const pg = error as PgError;
   if (pg?.code === "23505") return { error: scimError(409, "uniqueness", "a resource with that unique attribute already exists"), unexpected: false };
   // class 22 (data exception): a value the database cannot hold as given — a NUL byte (22021), a lone

@@ -15,6 +15,7 @@ import { resourceRequest } from "./resources/resource-request.ts";
 import { findResourceType, findSchema, listResourceTypes, listSchemas } from "./discovery.ts";
 import type { ScimContext } from "./scim-context.ts";
 import { scimErrorBody } from "./scim-error.ts";
+import { bodyFault, MAX_BODY_DEPTH } from "./body-shape.ts";
 import { TokenBuckets, type RateLimit } from "./rate-limit.ts";
 import { AuthThrottle, clientKey, type AuthThrottleOptions } from "../../http/auth-throttle.ts";
 
@@ -48,14 +49,6 @@ function respond(status: (value: unknown) => number, work: (req: ScimRequest) =>
       sendScimError(res, code ?? 500, code ? message : "Internal server error", scimType);
     }
   };
-}
-
-/** Whether a parsed JSON value holds U+0000 in any string or key. */
-function holdsNul(value: unknown): boolean {
-  if (typeof value === "string") return value.includes("\u0000");
-  if (Array.isArray(value)) return value.some(holdsNul);
-  if (value !== null && typeof value === "object") return Object.entries(value).some(([k, v]) => k.includes("\u0000") || holdsNul(v));
-  return false;
 }
 
 function sendScimError(res: Response, status: number, detail: string, scimType?: string, headers: Record<string, string> = {}): void {
@@ -120,8 +113,10 @@ export function createScimRouter(options: ScimRouterOptions): express.Router {
     } catch {
       // a malformed escape: the filter or path parser answers it
     }
-    if (url.includes("\u0000") || holdsNul(req.body)) {
-      return sendScimError(res, 400, "NUL characters (U+0000) are not allowed in SCIM values", "invalidValue");
+    const fault = url.includes("\u0000") ? { kind: "nul" as const } : bodyFault(req.body);
+    if (fault?.kind === "nul") return sendScimError(res, 400, "NUL characters (U+0000) are not allowed in SCIM values", "invalidValue");
+    if (fault?.kind === "tooDeep") {
+      return sendScimError(res, 400, `The request body nests objects and arrays more than ${MAX_BODY_DEPTH} levels deep`, "invalidSyntax");
     }
     next();
   });

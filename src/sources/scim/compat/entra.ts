@@ -125,7 +125,7 @@ export function dropUnknownSchemaUrns(body: JsonObject, resourceType: ResourceTy
   return result;
 }
 
-// Entra: Example 5 {"op":"Add","path":"manager","value":[{"$ref":"…","value":"<id>"}]}; the enterprise path with a plain id (Entra doc; SCIMMY-NOTES §5).
+// Entra: Example 5 {"op":"Add","path":"manager","value":[{"$ref":"…","value":"<id>"}]}; the enterprise path with a plain id (Entra doc; scimmy 1.3.5 answers a string manager 400 invalidPath).
 /** A manager operation on the enterprise `…:User:manager` path with value `{value: "<id>"}`; other operations as is. */
 export function normaliseManagerOperation(operation: JsonObject): JsonObject {
   if (typeof operation.path !== "string") return operation;

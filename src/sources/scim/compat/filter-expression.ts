@@ -1,6 +1,6 @@
 // SCIM filters as Entra and Okta send them, made acceptable to a strict filter parser.
 // Bare-word values come from the Entra doc's Example 1 (`externalId eq jyoung`); scim2-parse-filter
-// rejects them and scimmy misreads `active eq True` (SCIMMY-NOTES.md §2).
+// rejects them and scimmy misreads `active eq True` (scimmy 1.3.5 reads the bare word True as false).
 
 export type FilterTokenKind = "space" | "word" | "string" | "open" | "close" | "openBracket" | "closeBracket";
 

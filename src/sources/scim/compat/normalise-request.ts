@@ -1,5 +1,6 @@
 // The one place where the Okta and Entra dialects are composed into what an RFC 7643/7644-strict processor
-// (scimmy) accepts. Quirks and their sources: /work/shared/SCIM-CLIENTS.md §2–§3, SCIMMY-NOTES.md §5.
+// (scimmy) accepts. Quirks and their sources: Microsoft's "Develop and plan provisioning for a SCIM endpoint in Microsoft Entra ID" and the
+// Entra SCIM compatibility notes (application-provisioning-config-problem-scim-compatibility), and Okta's SCIM 2.0 reference (developer.okta.com/docs/reference/scim/scim-20).
 
 import {
   coerceBodyStringBooleans,
@@ -14,6 +15,7 @@ import {
 } from "./entra.ts";
 import { dropOktaUnstoredUserAttributes, stripReadOnlyKeysFromPathlessValue } from "./okta.ts";
 import { splitPathlessMultiValuedReplace } from "./pathless-replace.ts";
+import { dropSchemasFromExtensionValues } from "./extension-value.ts";
 
 export { normaliseFilterExpression } from "./filter-expression.ts";
 export { rewriteTypedElementUpserts } from "./typed-element-upsert.ts";
@@ -47,6 +49,7 @@ const OPERATION_STEPS: Record<ResourceType, readonly OperationStep[]> = {
     coerceOperationStringBooleans, // Entra: "value": "False"
     stripReadOnlyKeysFromPathlessValue, // Okta: {"id", "active": false}
     dropNullReferences, // Entra: "$ref": null
+    dropSchemasFromExtensionValues, // testers: {"path": "urn:…:enterprise:2.0:User", "value": {"schemas": […], …}}
   ],
   Group: [
     lowercaseOperationName, // Entra: "Add" / "Remove" / "Replace"
@@ -56,7 +59,7 @@ const OPERATION_STEPS: Record<ResourceType, readonly OperationStep[]> = {
   ],
 };
 
-// Okta + Entra POST/PUT bodies (SCIM-CLIENTS.md §2 "POST /Users", "POST /Groups"; §3 "POST /Users", "Updates").
+// Okta + Entra POST/PUT bodies (the Entra doc's "Provision a user"/"Create Group" examples; Okta's reference, "Create the User", "Update a specific User").
 /**
  * A normalised copy of a POST/PUT body for `resourceType`; the input is never modified. A body that is not a
  * plain JSON object is returned as is so the caller's validation reports it.
@@ -66,7 +69,7 @@ export function normaliseResourceBody(body: unknown, resourceType: ResourceType)
   return BODY_STEPS[resourceType].reduce((normalised, step) => step(normalised, resourceType), body);
 }
 
-// Okta + Entra PATCH messages (SCIM-CLIENTS.md §2 "PATCH, default mode", §3 "Groups (Group Push)").
+// Okta + Entra PATCH messages (the Entra compat doc's default PATCH mode; Okta's reference, "Group Push" operations).
 /**
  * A normalised copy of a PatchOp message: each operation object goes through the dialect steps in order; anything
  * else (a non-object message, a missing or non-array `Operations`, a non-object operation) is passed on untouched for

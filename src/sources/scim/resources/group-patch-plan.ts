@@ -10,6 +10,8 @@ export type GroupPatchStep =
   | { kind: "setAttributes"; displayName?: string; externalId?: string | null }
   | { kind: "addMembers"; members: MemberReference[] }
   | { kind: "removeMembers"; memberIds: string[] }
+  /** A value filter on other sub-attributes (`members[type eq "Group"]`): matched against the stored members. */
+  | { kind: "removeMembersMatching"; filter: Filter }
   | { kind: "removeAllMembers" }
   | { kind: "replaceMembers"; members: MemberReference[] };
 
@@ -25,12 +27,19 @@ const IGNORED_KEYS = new Set(["id", "schemas", "meta"]);
 const invalidValue = (detail: string) => scimError(400, "invalidValue", detail);
 const invalidPath = (detail: string) => scimError(400, "invalidPath", detail);
 
+/** A member given by `$ref` alone (RFC 7643 §4.2: the URI of the member resource) names its id last. */
+function idFromReference(ref: unknown): string | undefined {
+  if (typeof ref !== "string") return undefined;
+  const match = /\/(?:Users|Groups)\/([0-9a-f-]{36})\/?$/i.exec(ref);
+  return match?.[1];
+}
+
 /** Member references from a PATCH or PUT value: an array of {value, display?} (a lone object is accepted). */
 export function memberReferences(value: unknown, where: string): MemberReference[] {
   const items = Array.isArray(value) ? value : value !== null && typeof value === "object" ? [value] : undefined;
   if (!items) throw invalidValue(`${where}: members must be an array of {"value": "<id>"}`);
   return items.map((item) => {
-    const id = (item as { value?: unknown } | null)?.value;
+    const id = (item as { value?: unknown } | null)?.value ?? idFromReference((item as { $ref?: unknown } | null)?.$ref);
     if (typeof id !== "string" || !UUID.test(id)) throw invalidValue(`${where}: member value ${JSON.stringify(id)} is not the id of a User or Group here`);
     const display = (item as { display?: unknown }).display;
     return { value: id.toLowerCase(), display: typeof display === "string" ? display : null };
@@ -43,27 +52,28 @@ function attributeName(path: string): string {
   return bare.toLowerCase();
 }
 
-/** `members[value eq "x"]`, or several such terms joined by `or`: the ids it names. */
-function memberIdsFromFilter(path: string, index: number): string[] {
+/** `members[value eq "x"]`, or several such terms joined by `or`: the ids it names (cheap, no read); else the filter. */
+function membersFromFilter(path: string, index: number): GroupPatchStep {
   const open = path.indexOf("[");
-  const inner = path.slice(open + 1, path.lastIndexOf("]"));
+  const close = path.lastIndexOf("]");
+  if (close !== path.length - 1) throw invalidPath(`operation ${index}: "${path}": a member's sub-attributes cannot be removed one by one`);
+  const inner = path.slice(open + 1, close);
   let filter: Filter;
   try {
     filter = parse(inner);
-  } catch (error) {
-    throw invalidPath(`operation ${index}: "${path}" is not a valid path filter: ${(error as Error).message}`);
+  } catch {
+    throw invalidPath(`operation ${index}: "${path}" is not a valid path filter (RFC 7644 §3.4.2.2)`);
   }
   const ids: string[] = [];
-  const collect = (node: Filter): void => {
-    if (node.op === "or") return node.filters.forEach(collect);
+  const collect = (node: Filter): boolean => {
+    if (node.op === "or") return node.filters.every(collect);
     if (node.op === "eq" && node.attrPath.toLowerCase() === "value" && typeof node.compValue === "string") {
       ids.push(node.compValue.toLowerCase());
-      return;
+      return true;
     }
-    throw invalidPath(`operation ${index}: only members[value eq "<id>"] (joined by "or") can select members`);
+    return false;
   };
-  collect(filter);
-  return ids;
+  return collect(filter) ? { kind: "removeMembers", memberIds: ids } : { kind: "removeMembersMatching", filter };
 }
 
 function attributeStep(op: string, name: string, value: unknown, index: number): GroupPatchStep {
@@ -105,8 +115,11 @@ function stepsForPath(op: string, path: string, value: unknown, index: number): 
   if (name === "displayname" || name === "externalid") return [attributeStep(op, name, value, index)];
   if (name === "members") {
     if (op === "remove") {
-      // Entra removes with a value list; without one, every member goes (RFC 7644 §3.5.2.2)
-      return value === undefined || value === null ? [{ kind: "removeAllMembers" }]
+      // Entra removes with a value list; without one, every member goes (RFC 7644 §3.5.2.2). An empty list
+      // selects nothing to keep either: clients that always serialise `value` send [] for "remove all",
+      // and answering 204 while leaving every member in place was a silent no-op
+      const noneListed = value === undefined || value === null || (Array.isArray(value) && value.length === 0);
+      return noneListed ? [{ kind: "removeAllMembers" }]
         : [{ kind: "removeMembers", memberIds: memberReferences(value, `operation ${index}`).map((m) => m.value) }];
     }
     const members = memberReferences(value, `operation ${index}`);
@@ -114,7 +127,7 @@ function stepsForPath(op: string, path: string, value: unknown, index: number): 
   }
   if (name.startsWith("members[")) {
     if (op !== "remove") throw invalidPath(`operation ${index}: only remove may select members by filter`);
-    return [{ kind: "removeMembers", memberIds: memberIdsFromFilter(path, index) }];
+    return [membersFromFilter(path, index)];
   }
   throw invalidPath(`operation ${index}: Groups have no writable attribute "${path}"`);
 }

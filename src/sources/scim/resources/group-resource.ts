@@ -1,6 +1,7 @@
 // /Groups: displayName is unique per connection (409 uniqueness); membership changes are incremental SQL under the group's row lock (cost independent of
 // group size), members load only when asked for, and PATCH answers 204 as Entra asks.
 import { SCIMMY } from "scimmy-routers";
+import { Tester, type Filter } from "scim2-parse-filter";
 import type { ScimContext } from "../scim-context.ts";
 import { scimError } from "../scim-error.ts";
 import { normalisePatchMessage, normaliseResourceBody } from "../compat/normalise-request.ts";
@@ -10,6 +11,7 @@ import { groupSqlShape } from "./group-sql-shape.ts";
 import { projectAttributes } from "./attribute-projection.ts";
 import { renderGroup } from "./render-resource.ts";
 import { groupFields, validatedDocument } from "./stored-document.ts";
+import { splitUndeclaredExtensions, withUndeclaredExtensions } from "./undeclared-extensions.ts";
 import { memberReferences, planGroupPatch, type GroupPatchStep, type PatchOperation } from "./group-patch-plan.ts";
 import { namesAttribute } from "./resource-query.ts";
 import {
@@ -18,7 +20,7 @@ import {
 import {
   addGroupMembers, changeGroupMembers, findIdpGroup, findUnknownMembers, insertIdpGroup, listGroupMembers, listIdpGroups, lockIdpGroup,
   removeAllGroupMembers, removeGroupMembers, replaceGroupMembers, replaceIdpGroup, tombstoneIdpGroup, updateIdpGroupAttributes,
-  GroupNameTakenError, type IdpGroupRow, type MemberReference,
+  GroupNameTakenError, type GroupMemberRow, type IdpGroupRow, type MemberReference,
 } from "../../../snapshot/idp-groups.ts";
 import type { ConnectionScope, Executor } from "../../../snapshot/connection-scope.ts";
 import { recordSnapshotChange } from "../../../snapshot/snapshot-changes.ts";
@@ -64,6 +66,18 @@ function memberOnlyChange(steps: readonly GroupPatchStep[], groupId: string): { 
   return add.some((m) => removing.has(m.value)) ? undefined : { add, remove };
 }
 
+const tester = new Tester();
+
+/** Lower-cases every string compared, on both sides: members' value, type and display are caseExact=false. */
+function lowerFilter(filter: Filter): Filter {
+  return JSON.parse(JSON.stringify(filter), (key, value) => (key === "compValue" && typeof value === "string" ? value.toLowerCase() : value)) as Filter;
+}
+
+function memberMatches(member: GroupMemberRow, filter: Filter): boolean {
+  const element = { value: member.member_id.toLowerCase(), type: member.member_type.toLowerCase(), ...(member.display === null ? {} : { display: member.display.toLowerCase() }) };
+  return tester.test(element, lowerFilter(filter));
+}
+
 async function applyGroupStep(trx: Executor, scope: ConnectionScope, groupId: string, step: GroupPatchStep): Promise<void> {
   switch (step.kind) {
     case "setAttributes":
@@ -75,6 +89,12 @@ async function applyGroupStep(trx: Executor, scope: ConnectionScope, groupId: st
     case "removeMembers":
       await removeGroupMembers(trx, groupId, step.memberIds);
       return;
+    case "removeMembersMatching": {
+      const members = (await listGroupMembers(trx, [groupId])).get(groupId) ?? [];
+      const matching = members.filter((m) => memberMatches(m, step.filter)).map((m) => m.member_id);
+      if (matching.length > 0) await removeGroupMembers(trx, groupId, matching);
+      return;
+    }
     case "removeAllMembers":
       await removeAllGroupMembers(trx, groupId);
       return;
@@ -135,10 +155,11 @@ export class ScimGroupResource extends SCIMMY.Resources.Group {
     const ctx = context as ScimContext;
     return guarded(ctx, async () => {
       const operation = this.request.id === undefined ? "POST" : "PUT";
-      const normalised = normaliseResourceBody(requireObjectBody(body, operation), "Group") as Json;
+      const { body: declared, extensions } = splitUndeclaredExtensions(requireObjectBody(body, operation), "Group");
+      const normalised = normaliseResourceBody(declared, "Group") as Json;
       const { members: rawMembers, ...attributes } = normalised;
       const members = rawMembers === undefined || rawMembers === null ? undefined : memberReferences(rawMembers, "members");
-      const fields = groupFields(validatedDocument(SCIMMY.Schemas.Group, attributes));
+      const fields = groupFields(withUndeclaredExtensions(validatedDocument(SCIMMY.Schemas.Group, attributes), extensions, "Group"));
       const id = this.request.id === undefined ? undefined : existingIdOr404(this.request, "Group");
       const row = await uniqueDisplayName(() => ctx.db.transaction(async (trx) => {
         const written = id === undefined ? await insertIdpGroup(trx, ctx.scope, fields) : await replaceIdpGroup(trx, ctx.scope, id, fields);

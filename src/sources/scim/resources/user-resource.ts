@@ -10,6 +10,7 @@ import { userSqlShape } from "./user-sql-shape.ts";
 import { projectAttributes } from "./attribute-projection.ts";
 import { renderUser } from "./render-resource.ts";
 import { userFields, validatedDocument } from "./stored-document.ts";
+import { applyUndeclaredOperations, splitUndeclaredExtensions, undeclaredExtensionsOf, withUndeclaredExtensions } from "./undeclared-extensions.ts";
 import {
   existingIdOr404, guarded, pagedListResponse, pageSize, requireObjectBody, resourceRequest, scimmyConstructorArgs, type ResourceRequest,
 } from "./resource-request.ts";
@@ -58,7 +59,8 @@ export class ScimUserResource extends SCIMMY.Resources.User {
     const ctx = context as ScimContext;
     return guarded(ctx, async () => {
       const operation = this.request.id === undefined ? "POST" : "PUT";
-      const document = validatedDocument(SCIMMY.Schemas.User, normaliseResourceBody(requireObjectBody(body, operation), "User") as Json);
+      const { body: declared, extensions } = splitUndeclaredExtensions(requireObjectBody(body, operation), "User");
+      const document = withUndeclaredExtensions(validatedDocument(SCIMMY.Schemas.User, normaliseResourceBody(declared, "User") as Json), extensions, "User");
       const fields = userFields(document);
       const id = this.request.id === undefined ? undefined : existingIdOr404(this.request, "User");
       // one statement writes the user and its reconcile request: atomic without a transaction
@@ -77,20 +79,28 @@ export class ScimUserResource extends SCIMMY.Resources.User {
     return guarded(ctx, async () => {
       const id = existingIdOr404(this.request, "User");
       const normalised = normalisePatchMessage(requireObjectBody(message, "PATCH"), "User") as Json;
+      // the message's shape (schemas, non-empty Operations, op names), even when no operation reaches scimmy
+      new SCIMMY.Messages.PatchOp(normalised as never);
       const row = await ctx.db.transaction(async (trx) => {
         const current = await findIdpUser(trx, ctx.scope, id, true);
         if (!current) throw scimError(404, null, `User ${id} not found`);
         const rendered = renderUser(current, ctx.baseUrl);
-        const operations = Array.isArray(normalised.Operations)
-          ? rewriteTypedElementUpserts(normalised.Operations as never[], rendered) : normalised.Operations;
-        const patchOp = new SCIMMY.Messages.PatchOp({ ...normalised, Operations: operations } as never);
+        const undeclared = Array.isArray(normalised.Operations)
+          ? applyUndeclaredOperations(normalised.Operations, undeclaredExtensionsOf(current.resource, "User"), "User") : undefined;
         let document: Json | undefined;
-        await patchOp.apply(new SCIMMY.Schemas.User(rendered, "out", `${ctx.baseUrl}/Users`), async (instance: object) => {
-          document = validatedDocument(SCIMMY.Schemas.User, JSON.parse(JSON.stringify(instance)) as Json);
-          return instance;
-        });
+        if (undeclared === undefined || undeclared.operations.length > 0) {
+          const operations = undeclared ? rewriteTypedElementUpserts(undeclared.operations as never[], rendered) : normalised.Operations;
+          const patchOp = new SCIMMY.Messages.PatchOp({ ...normalised, Operations: operations } as never);
+          await patchOp.apply(new SCIMMY.Schemas.User(rendered, "out", `${ctx.baseUrl}/Users`), async (instance: object) => {
+            document = validatedDocument(SCIMMY.Schemas.User, JSON.parse(JSON.stringify(instance)) as Json);
+            return instance;
+          });
+        }
+        // extensions /Schemas does not declare: applied above, outside scimmy, and put back here
+        if (undeclared?.touched) document = withUndeclaredExtensions(document ?? current.resource, undeclared.extensions, "User");
+        else if (document !== undefined) document = withUndeclaredExtensions(document, undeclaredExtensionsOf(current.resource, "User"), "User");
         const unchanged = document === undefined || JSON.stringify(userFields(document).resource) === JSON.stringify(current.resource);
-          if (unchanged) return current;
+        if (unchanged) return current;
         return (await replaceIdpUser(trx, ctx.scope, id, userFields(document!), "SCIM PATCH /Users/"))!;
       });
       return this.project(renderUser(row, ctx.baseUrl)) as never;
