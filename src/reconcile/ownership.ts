@@ -62,7 +62,9 @@ export function planOwnership(targets: Map<string, Target>, actual: ActualState,
     if (ownerTarget && candidates.length === 0) ownerTarget.role = "owner"; // never demote the only owner
     return { actions, handled, roleAfterTransfer: roles };
   }
-  const reason: Reason = { rule: owner.rule ?? null, connectionIds: ownerTarget?.person.connectionIds, event: "owner departed" };
+  // "departed" only when the IdP says so; an owner the rules no longer map (a rules change) is told apart
+  const leftIdp = !ownerTarget || ownerTarget.person.state === "departed";
+  const reason: Reason = { rule: owner.rule ?? null, connectionIds: ownerTarget?.person.connectionIds, event: leftIdp ? "owner departed" : "owner in no mapped group or rule" };
   // the successor must be an active admin once this plan is applied: already, or becoming one in it
   const successorEmail = policy.ownerSuccessor?.toLowerCase();
   const successorUser = successorEmail ? actual.usersByEmail.get(successorEmail) : undefined;
@@ -73,7 +75,7 @@ export function planOwnership(targets: Map<string, Target>, actual: ActualState,
   // a successor the IdP knows is ready if the plan keeps them an admin; one it does not, if a manual active admin
   const ready = successorTarget ? successorTarget.role === "admin" : manualAdmin;
   if (successorKey && successorKey !== owner.userId && ready) {
-    actions.push({ type: "transfer_ownership", from: owner.userId, to: successorKey, reason: { ...reason, event: "owner departed: ownership to the configured successor" } });
+    actions.push({ type: "transfer_ownership", from: owner.userId, to: successorKey, reason: { ...reason, event: `${reason.event}: ownership to the configured successor` } });
     roles.set(successorKey, "owner");
     roles.set(owner.userId, "admin");
     if (successorTarget) successorTarget.role = successorMember ? "owner" : "admin";
@@ -87,6 +89,6 @@ export function planOwnership(targets: Map<string, Target>, actual: ActualState,
   }
   // re-stated by every plan while the owner stays departed, so it resolves once they return or hand over
   actions.push({ type: "alert", kind: "owner_departed", userId: owner.userId, reason,
-    detail: `the owner ${owner.email} left the IdP and no active admin successor is configured: their sessions and keys are revoked and access suspended; name a new owner` });
+    detail: `the owner ${owner.email} ${leftIdp ? "left the IdP" : "is in no group or rule that gives a role"} and no active admin successor is configured: their sessions and keys are revoked and access suspended; name a new owner` });
   return { actions, handled, roleAfterTransfer: roles };
 }

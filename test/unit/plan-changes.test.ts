@@ -176,6 +176,15 @@ describe("ownership", () => {
     expect(actions.at(-1)).toMatchObject({ kind: "owner_departed", userId: "u-olga" });
     expect(types(actions)).not.toContain("transfer_ownership");
   });
+  test("an owner still active in the IdP whom the rules no longer map is not said to have left the IdP", () => {
+    const unmapped = planned(snapshot([idpUser("olga"), idpUser("adm")], { Admins: ["adm"] }), actual([owner, adm, BYSTANDER]));
+    const alert = unmapped.find((a) => a.type === "alert" && a.kind === "owner_departed");
+    expect(alert).toMatchObject({ reason: { event: "owner in no mapped group or rule" } });
+    expect((alert as { detail: string }).detail).toContain("is in no group or rule that gives a role");
+    expect((alert as { detail: string }).detail).not.toContain("left the IdP");
+    const departed = planned(snapshot([idpUser("olga", { active: false }), idpUser("adm")], { Owners: ["olga"], Admins: ["adm"] }), actual([owner, adm, BYSTANDER]));
+    expect(departed.find((a) => a.type === "alert")).toMatchObject({ reason: { event: "owner departed" } });
+  });
   test("while the departed owner stays suspended every plan re-states the alert (so it resolves only once they return), and changes nothing", () => {
     const gone = member("olga", "owner", { status: "suspended", suspendedAt: "2026-11-22T00:00:00Z" });
     const result = plan(snapshot([idpUser("olga", { active: false }), idpUser("adm")], { Owners: ["olga"], Admins: ["adm"] }), actual([gone, adm, BYSTANDER]));
