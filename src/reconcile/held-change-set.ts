@@ -223,7 +223,11 @@ export function rejectVersion(state: BrakeState, runId: string, userId?: string)
   const part = shown(versionOf(state, runId), userId);
   const byUser = new Map<string, PlannedRemoval[]>();
   for (const r of part) byUser.set(r.userId, [...(byUser.get(r.userId) ?? []), r]);
-  const added: Rejection[] = [...byUser].map(([user, removals]) => ({ userId: user, fingerprint: removals[0]!.fingerprint, runId, keys: removals.map((r) => r.key) }));
+  // the facts as last planned (the newest version holding the person), not as the rejected version showed
+  // them: a change that came before the rejection must not end it
+  const latest = (user: string, fallback: string): string =>
+    [...state.versions].reverse().flatMap((v) => v.open).find((r) => r.userId === user)?.fingerprint ?? fallback;
+  const added: Rejection[] = [...byUser].map(([user, removals]) => ({ userId: user, fingerprint: latest(user, removals[0]!.fingerprint), runId, keys: removals.map((r) => r.key) }));
   const rejections = new Map(state.rejections);
   for (const r of added) rejections.set(r.userId, r);
   const { versions, settlement } = settle(state.versions, (_version, removal) => (byUser.has(removal.userId) ? "rejected" : null));

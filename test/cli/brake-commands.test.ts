@@ -62,8 +62,8 @@ test("rules set, plan, approve and reject per person, members and runs list say 
   expect(await idsync("runs approve", [runId], { email: `ann@${SLUG}.example.com` })).toContain(`2 removal(s) run ${runId} showed applied`);
   expect(await idsync("runs reject", [runId], { email: `ben@${SLUG}.example.com` })).toContain(`nothing was removed; 1 person(s) keep their access by an operator's decision`);
   const members = await idsync("members", [], { account: SLUG });
-  expect(members).toMatch(new RegExp(`ben@${SLUG}\\.example\\.com +member +active, kept by an operator's decision \\(run ${runId} rejected\\)`));
-  expect(members).toMatch(new RegExp(`ann@${SLUG}\\.example\\.com +member +suspended`));
+  expect(members).toMatch(new RegExp(`ben@${SLUG}\\.example\\.com +\\S+ +member +active, kept by an operator's decision \\(run ${runId} rejected\\)`));
+  expect(members).toMatch(new RegExp(`ann@${SLUG}\\.example\\.com +\\S+ +member +suspended`));
   expect(await idsync("runs kept", [], { account: SLUG })).toContain(`ben@${SLUG}.example.com`);
   const runs = await idsync("runs list", [], { account: SLUG });
   expect(runs.split("\n")[0]).toMatch(/duration_ms +held_for +decided_by/);

@@ -138,7 +138,7 @@ test("a SCIM token sent as an admin token is named as such, by the admin API and
 test("a reader that stops early (| head -1) ends the command quietly, with the first line printed", async () => {
   const members = await runPiped(["members", "--account", "demo"], "head -1", baseEnv({ IDSYNC_URL: url, IDSYNC_ADMIN_TOKEN: ADMIN_TOKEN }));
   expect(members).toMatchObject({ code: 0, stderr: "" });
-  expect(members.stdout).toMatch(/^email\s+role\s+status\s+managed_by\s+rule\s+grants\n$/);
+  expect(members.stdout).toMatch(/^email\s+user_id\s+role\s+status\s+managed_by\s+rule\s+grants\n$/);
 
   // output far larger than a pipe holds (64 KiB), so `head` certainly closes the pipe before idsync has
   // written it all: its next write fails with EPIPE

@@ -135,7 +135,7 @@ test("rules, plan, reconcile, members, keys and audit through the CLI, with the 
   expect(audit).toMatch(/member\.deprovisioned/);
   expect(audit).toMatch(/session\.revoked/);
   expect(audit).toMatch(/invitation\.revoked/);
-  expect((await idsync(["review", "--account", "demo"])).stdout).toMatch(/owner@demo\.example\.com\s+owner/);
+  expect((await idsync(["review", "--account", "demo"])).stdout).toMatch(/owner@demo\.example\.com\s+\S+\s+owner/);
 });
 
 test("a second process cannot open the embedded data directory, and SIGTERM closes it cleanly", async () => {
