@@ -73,6 +73,8 @@ export function describeSchemaFault(message: string): string | undefined {
       const match = pattern.exec(rest);
       if (match) return `${prefix}${rule(...match.slice(1))}`;
     }
+    // a PatchOp failure in words we do not know (an engine message among them): say which operation
+    return `${prefix}the operation cannot be applied to this resource as /Schemas describes it`;
   }
   return undefined;
 }

@@ -19,6 +19,7 @@ import { dropSchemasFromExtensionValues } from "./extension-value.ts";
 
 export { normaliseFilterExpression } from "./filter-expression.ts";
 export { rewriteTypedElementUpserts } from "./typed-element-upsert.ts";
+export { rewriteForRfcTargets } from "./patch-targets.ts";
 export type { ResourceType } from "./entra.ts";
 
 type JsonObject = Record<string, unknown>;

@@ -3,7 +3,7 @@
 import { SCIMMY } from "scimmy-routers";
 import type { ScimContext } from "../scim-context.ts";
 import { scimError } from "../scim-error.ts";
-import { normalisePatchMessage, normaliseResourceBody, rewriteTypedElementUpserts } from "../compat/normalise-request.ts";
+import { normalisePatchMessage, normaliseResourceBody, rewriteForRfcTargets, rewriteTypedElementUpserts } from "../compat/normalise-request.ts";
 import { compileFilter, compileSortBy } from "../filter/compile-filter.ts";
 import { URN } from "../schemas.ts";
 import { userSqlShape } from "./user-sql-shape.ts";
@@ -89,7 +89,8 @@ export class ScimUserResource extends SCIMMY.Resources.User {
           ? applyUndeclaredOperations(normalised.Operations, undeclaredExtensionsOf(current.resource, "User"), "User") : undefined;
         let document: Json | undefined;
         if (undeclared === undefined || undeclared.operations.length > 0) {
-          const operations = undeclared ? rewriteTypedElementUpserts(undeclared.operations as never[], rendered) : normalised.Operations;
+          const operations = undeclared
+            ? rewriteTypedElementUpserts(rewriteForRfcTargets(undeclared.operations, rendered, URN.user) as never[], rendered) : normalised.Operations;
           const patchOp = new SCIMMY.Messages.PatchOp({ ...normalised, Operations: operations } as never);
           await patchOp.apply(new SCIMMY.Schemas.User(rendered, "out", `${ctx.baseUrl}/Users`), async (instance: object) => {
             document = validatedDocument(SCIMMY.Schemas.User, JSON.parse(JSON.stringify(instance)) as Json);
