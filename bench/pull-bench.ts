@@ -31,7 +31,7 @@ import vm from "node:vm";
 import { auth } from "@googleapis/admin";
 import { fixed, machineInfo, table, writeResults } from "./report.ts";
 import { BENCH_ADMIN, BENCH_TOKEN, type DirectoryShape, type FakeStats } from "./pull-bench-google-fake.ts";
-import type { DeltaPull, FullPull } from "../src/sources/directory-pull.ts";
+import type { DeltaPull, FullPull } from "../src/snapshot/pulled-directory.ts";
 import { fullPull } from "../src/sources/google/full-pull.ts";
 import { DELETED_USER_FIELDS, GROUP_FIELDS, MEMBER_FIELDS, USER_FIELDS } from "../src/sources/google/directory-mapping.ts";
 import { DEFAULT_CONCURRENCY, DEFAULT_QUOTA_PER_MINUTE, type GoogleConnectionConfig } from "../src/sources/google/google-connection.ts";

@@ -5,7 +5,6 @@ import { writeAudit } from "../audit/audit-log.ts";
 import type { ConnectionScope, Executor } from "../snapshot/connection-scope.ts";
 import { findAccount } from "./accounts.ts";
 import { hashToken, issueToken } from "./secret-token.ts";
-import { checkConnectionConfig, type PulledKind } from "../sources/connection-config.ts";
 
 export type ConnectionKind = "scim" | "google" | "graph";
 
@@ -66,9 +65,15 @@ export async function createScimConnection(knex: Knex, accountSlug: string, name
   });
 }
 
-/** A Google or Graph connection: its settings are checked now and stored (references to secrets only). */
+/** The directories idsync pulls from (rather than being pushed to by SCIM). */
+export type PulledKind = "google" | "graph";
+
+/**
+ * Stores a Google or Graph connection. `settings` must already have passed the source's own check
+ * (`checkConnectionConfig` in src/sources/connection-config.ts, which the admin API runs first): the
+ * accounts layer stores what the sources stage accepted and never imports that stage.
+ */
 export async function createPulledConnection(knex: Knex, accountSlug: string, kind: PulledKind, name: string | undefined, settings: unknown, actor: string): Promise<Connection> {
-  checkConnectionConfig(kind, settings);
   return knex.transaction(async (trx) => {
     const account = await findAccount(trx, accountSlug);
     const { rows: [connection] } = await runSql<Connection>(trx,

@@ -6,7 +6,7 @@
 import type { AccountPolicy, Role } from "../mapping/mapping-rules.ts";
 import type { ActualMember, ActualState } from "./actual-state.ts";
 import type { PlanAction, Reason } from "./plan.ts";
-import type { Target } from "./plan-changes.ts";
+import type { Target } from "./plan-target.ts";
 import { planKeyChanges } from "./key-scope.ts";
 
 export interface OwnershipPlan {

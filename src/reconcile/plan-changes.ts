@@ -8,6 +8,7 @@ import type { IdentityResolution } from "./identity-resolution.ts";
 import type { Plan, PlanAction, Reason } from "./plan.ts";
 import { planKeyChanges } from "./key-scope.ts";
 import { planOwnership } from "./ownership.ts";
+import type { Target } from "./plan-target.ts";
 
 export interface PlanInput {
   readonly desired: DesiredState;
@@ -16,13 +17,6 @@ export interface PlanInput {
   readonly policy: AccountPolicy;
   /** Epoch milliseconds: the planner's only notion of time (retention). */
   readonly now: number;
-}
-
-/** Where a person should end up; `userKey` is an app user id or a `new:` key. */
-export interface Target {
-  readonly userKey: string;
-  readonly person: DesiredPerson;
-  role: Role | null;
 }
 
 const DAY_MS = 86_400_000;

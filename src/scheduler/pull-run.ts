@@ -11,7 +11,7 @@ import { departurePull } from "../sources/google/departure-pull.ts";
 import type { GooglePullDeps } from "../sources/google/directory-session.ts";
 import { deltaPull, type GraphPullDeps } from "../sources/graph/delta-pull.ts";
 import { DeltaResyncRequired, IncompletePullError, SourceConfigError, SourceUnavailableError, SuspiciousDropError } from "../sources/pull-errors.ts";
-import type { DeltaPull } from "../sources/directory-pull.ts";
+import type { DeltaPull } from "../snapshot/pulled-directory.ts";
 import type { ConnectionScope } from "../snapshot/connection-scope.ts";
 import { applySnapshotDelta, countConnectionSnapshot, deactivateUsers, replaceConnectionSnapshot, tombstoneUsers, type SnapshotWrite } from "../snapshot/pulled-snapshot.ts";
 import { recordSnapshotChange } from "../snapshot/snapshot-changes.ts";

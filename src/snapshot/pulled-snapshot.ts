@@ -6,7 +6,7 @@
 import { runSql } from "../db/run-sql.ts";
 import { runChunked } from "../db/chunked-json.ts";
 import type { ConnectionScope, Executor } from "./connection-scope.ts";
-import type { PulledGroup, PulledMembership, PulledUser } from "../sources/directory-pull.ts";
+import type { PulledGroup, PulledMembership, PulledUser } from "./pulled-directory.ts";
 
 export interface SnapshotWrite {
   /** Snapshot ids of users whose row or direct memberships changed; null when the whole account may be affected. */

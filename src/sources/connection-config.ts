@@ -5,8 +5,10 @@ import cron from "node-cron";
 import { parse as parseYaml } from "yaml";
 import { validateGoogleConnection, type GoogleConnectionConfig } from "./google/google-connection.ts";
 import { graphConfigProblems, type GraphConnectionConfig } from "./graph/graph-config.ts";
+import type { PulledKind } from "../accounts/connections.ts";
 
-export type PulledKind = "google" | "graph";
+
+export type { PulledKind };
 
 /** node-cron expressions (UTC). Google: a full pull and the cheap departure check; Graph: a delta round. */
 export interface PullSchedule {

@@ -54,3 +54,14 @@ test("a key the user may not have is refused and not created", async () => {
   expect(made).toMatchObject({ status: 201, body: { scope: "domains" } });
   expect(await count("api_key_domains")).toBe(1);
 });
+
+test("a Google or Graph connection whose settings the source refuses is a problem+json 422, and nothing is stored", async () => {
+  const before = await count("directory_connections");
+  for (const kind of ["google", "graph"]) {
+    const refused = await admin("POST", "/accounts/admin-errors/connections", { kind, config: { schedule: { full: "not a cron" } } });
+    expect(refused.status).toBe(422);
+    expect(refused.type).toMatch(/application\/problem\+json/);
+    expect(refused.body.detail).toEqual(expect.any(String));
+  }
+  expect(await count("directory_connections")).toBe(before);
+});

@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import fc from "fast-check";
 import { startScimHarness, type ScimClient, type ScimHarness, type ScimResponse } from "../support/scim-harness.ts";
-import { AuthThrottle } from "../../src/http/auth-throttle.ts";
+import { AuthThrottle } from "../../src/accounts/auth-throttle.ts";
 
 const FULL = process.env.SOAK === "full";
 const runs = (n: number) => (FULL ? n * 20 : n);

@@ -6,7 +6,6 @@ import { describe, expect, test } from "vitest";
 import { desiredState, IDSYNC_EXTENSION } from "../../src/mapping/desired-state.ts";
 import { DEFAULT_POLICY, ROLE_RANK, type MappingRule, type MappingRules, type Role } from "../../src/mapping/mapping-rules.ts";
 import { ownerCandidateSources } from "../../src/mapping/owner-candidates.ts";
-import { parseRulesDocument, RulesDocumentError } from "../../src/mapping/rules-document.ts";
 import type { AccountSnapshot, SnapshotUser } from "../../src/snapshot/account-snapshot.ts";
 
 const DOMAINS = [{ id: "d-mail", name: "mail.acme.com" }, { id: "d-news", name: "news.acme.com" }];
@@ -143,63 +142,4 @@ test("a rule naming a group by a name several groups share matches them all, wit
 test("an owner by app role or entitlement can be anyone: a scoped reconcile looks at everyone", () => {
   expect(ownerCandidateSources(rules([{ appRole: "Owner", role: "owner" }]), [], [])).toBeNull();
   expect(ownerCandidateSources(rules([{ appRole: "Admin", role: "admin" }]), [], [])).toEqual({ groupIds: new Set(), byAttributes: false });
-});
-
-describe("the rules document", () => {
-  const problems = (text: string) => {
-    try {
-      parseRulesDocument(text);
-    } catch (error) {
-      if (error instanceof RulesDocumentError) return error.problems;
-      throw error;
-    }
-    throw new Error("expected the document to be refused");
-  };
-
-  test("app_role and entitlement are first-class keys; a published name grants itself", () => {
-    const parsed = parseRulesDocument(`version: 1
-rules:
-  - name: entra-admins
-    app_role: Admin
-  - name: mail-writers
-    entitlement: "mail.acme.com:write"
-  - name: support
-    app_role: Support.Agent
-    role: member
-    domains:
-      news.acme.com: read
-`);
-    expect(parsed.rules).toEqual([
-      { name: "entra-admins", line: 3, appRole: "Admin", role: "admin", domains: [] },
-      { name: "mail-writers", line: 5, entitlement: "mail.acme.com:write", domains: [{ pattern: "mail.acme.com", access: "write" }] },
-      { name: "support", line: 7, appRole: "Support.Agent", role: "member", domains: [{ pattern: "news.acme.com", access: "read" }] },
-    ]);
-  });
-
-  test("bad keys and values are refused with their line", () => {
-    expect(problems(`version: 1
-rules:
-  - name: typo
-    app_roles: Admin
-    role: admin
-  - name: two-selectors
-    app_role: Admin
-    group: Admins
-    role: admin
-  - name: empty
-    entitlement: ""
-    role: member
-  - name: nothing
-    app_role: Support.Agent
-  - name: nothing-either
-    entitlement: "mail.acme.com:owner"
-`)).toEqual([
-      { line: 3, message: `rule "typo" needs exactly one of group, filter, app_role, entitlement or attributes: true` },
-      { line: 4, message: `unknown key "app_roles" in rule 1 (expected name, group, filter, attributes, app_role, entitlement, role, domains)` },
-      { line: 6, message: `rule "two-selectors" needs exactly one of group, filter, app_role, entitlement or attributes: true` },
-      { line: 11, message: `rule "empty": entitlement must be the value the IdP sends, as text` },
-      { line: 13, message: `rule "nothing" grants nothing: give it a role and/or domains (or name owner, admin or member as the app role)` },
-      { line: 15, message: `rule "nothing-either" grants nothing: give it a role and/or domains (or name <domain>:read or <domain>:write as the entitlement)` },
-    ]);
-  });
 });

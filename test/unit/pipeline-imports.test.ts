@@ -50,3 +50,38 @@ test("mapping and planning import no database, HTTP or driver code", () => {
   const offences = pure.flatMap((file) => imports(file).filter((t) => IMPURE_MODULES.some((re) => re.test(t))).map((t) => `${file} imports ${t}`));
   expect(offences).toEqual([]);
 });
+
+function allImports(file: string): string[] {
+  // type imports too: a type taken from a later stage still ties the two together
+  return [...fs.readFileSync(file, "utf8").matchAll(/^import [^;]*? from "([^"]+)";/gm)].map((m) => {
+    const spec = m[1]!;
+    return spec.startsWith(".") ? path.normalize(path.join(path.dirname(file), spec)) : spec;
+  });
+}
+
+test("no stage imports a shell, and accounts and the snapshot never import a source (type imports included)", () => {
+  const SHELLS = ["src/http", "src/cli", "src/scheduler"];
+  const rules: Array<[string, string[]]> = [
+    ...["src/sources", "src/snapshot", "src/mapping", "src/reconcile", "src/accounts", "src/audit", "src/webhooks"].map((dir): [string, string[]] => [dir, SHELLS]),
+    ["src/accounts", ["src/sources"]],
+    ["src/snapshot", ["src/sources"]],
+  ];
+  const offences = rules.flatMap(([dir, forbidden]) => files(dir).flatMap((file) =>
+    allImports(file).filter((t) => forbidden.some((f) => t.startsWith(f + path.sep))).map((t) => `${file} imports ${t}`)));
+  expect(offences).toEqual([]);
+});
+
+test("no two files of src/ import each other, directly or round a circle", () => {
+  const graph = new Map(files("src").map((f) => [f, allImports(f).filter((t) => t.startsWith("src" + path.sep))]));
+  const circles: string[] = [];
+  const state = new Map<string, "open" | "done">();
+  const visit = (file: string, trail: string[]): void => {
+    if (state.get(file) === "done") return;
+    if (state.get(file) === "open") { circles.push([...trail.slice(trail.indexOf(file)), file].join(" → ")); return; }
+    state.set(file, "open");
+    for (const next of graph.get(file) ?? []) visit(next, [...trail, file]);
+    state.set(file, "done");
+  };
+  for (const file of graph.keys()) visit(file, []);
+  expect(circles).toEqual([]);
+});

@@ -63,3 +63,52 @@ describe("errors name the line and the problem", () => {
     expect(found.map((p) => p.line)).toEqual([3, 4, 5]);
   });
 });
+
+describe("app_role and entitlement rules (Entra app roles, Okta entitlements)", () => {
+  test("app_role and entitlement are first-class keys; a published name grants itself", () => {
+    const parsed = parseRulesDocument(`version: 1
+rules:
+  - name: entra-admins
+    app_role: Admin
+  - name: mail-writers
+    entitlement: "mail.acme.com:write"
+  - name: support
+    app_role: Support.Agent
+    role: member
+    domains:
+      news.acme.com: read
+`);
+    expect(parsed.rules).toEqual([
+      { name: "entra-admins", line: 3, appRole: "Admin", role: "admin", domains: [] },
+      { name: "mail-writers", line: 5, entitlement: "mail.acme.com:write", domains: [{ pattern: "mail.acme.com", access: "write" }] },
+      { name: "support", line: 7, appRole: "Support.Agent", role: "member", domains: [{ pattern: "news.acme.com", access: "read" }] },
+    ]);
+  });
+
+  test("bad keys and values are refused with their line", () => {
+    expect(problems(`version: 1
+rules:
+  - name: typo
+    app_roles: Admin
+    role: admin
+  - name: two-selectors
+    app_role: Admin
+    group: Admins
+    role: admin
+  - name: empty
+    entitlement: ""
+    role: member
+  - name: nothing
+    app_role: Support.Agent
+  - name: nothing-either
+    entitlement: "mail.acme.com:owner"
+`)).toEqual([
+      { line: 3, message: `rule "typo" needs exactly one of group, filter, app_role, entitlement or attributes: true` },
+      { line: 4, message: `unknown key "app_roles" in rule 1 (expected name, group, filter, attributes, app_role, entitlement, role, domains)` },
+      { line: 6, message: `rule "two-selectors" needs exactly one of group, filter, app_role, entitlement or attributes: true` },
+      { line: 11, message: `rule "empty": entitlement must be the value the IdP sends, as text` },
+      { line: 13, message: `rule "nothing" grants nothing: give it a role and/or domains (or name owner, admin or member as the app role)` },
+      { line: 15, message: `rule "nothing-either" grants nothing: give it a role and/or domains (or name <domain>:read or <domain>:write as the entitlement)` },
+    ]);
+  });
+});

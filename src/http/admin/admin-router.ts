@@ -5,6 +5,7 @@ import type { Logger } from "../../log/logger.ts";
 import { bearerToken } from "../../accounts/secret-token.ts";
 import { adminTokenRefusal, verifyAdminToken, type AdminPrincipal } from "../../accounts/admin-tokens.ts";
 import { addDomain, createAccount, findAccount, listAccounts, listDomains } from "../../accounts/accounts.ts";
+import { checkConnectionConfig } from "../../sources/connection-config.ts";
 import { createPulledConnection, createScimConnection, listConnections, revokeScimTokens, rotateScimToken } from "../../accounts/connections.ts";
 import type { PullScheduler } from "../../scheduler/pull-scheduler.ts";
 import { pullRoutes } from "./pull-routes.ts";
@@ -13,7 +14,7 @@ import { openApiRoute } from "./openapi.ts";
 import { BadRequestError, problemStatus, sendProblem } from "../problem.ts";
 import { SCIM_PATH } from "../../sources/scim/scim-router.ts";
 import { reconcileRoutes } from "./reconcile-routes.ts";
-import { AuthThrottle, clientKey } from "../auth-throttle.ts";
+import { AuthThrottle, clientKey } from "../../accounts/auth-throttle.ts";
 
 export const ADMIN_PATH = "/admin/v1";
 
@@ -95,7 +96,9 @@ export function createAdminRouter(options: { db: Knex; log: Logger; publicUrl: s
   router.post("/accounts/:slug/connections", async (req: AdminRequest, res) => {
     const kind = optionalString(req.body?.kind, "kind") ?? "scim";
     if (kind === "google" || kind === "graph") {
-      const connection = await createPulledConnection(db, String(req.params.slug), kind, optionalString(req.body?.name, "name"), req.body?.config ?? {}, actorOf(req));
+      const settings = req.body?.config ?? {};
+      checkConnectionConfig(kind, settings); // the source's own check, before anything is stored
+      const connection = await createPulledConnection(db, String(req.params.slug), kind, optionalString(req.body?.name, "name"), settings, actorOf(req));
       return res.status(201).json({ connection });
     }
     if (kind !== "scim") throw new BadRequestError(`kind must be scim, google or graph, not "${kind}"`);

@@ -1,7 +1,7 @@
 // The cheap, frequent departure check (every few minutes): only users who are suspended, archived or
 // deleted right now, three listings that are a single page each in any normal directory. A user both
 // suspended and archived is listed twice by Google and handed over once.
-import type { DeparturePull, PulledUser } from "../directory-pull.ts";
+import type { DeparturePull, PulledUser } from "../../snapshot/pulled-directory.ts";
 import { DELETED_USER_FIELDS, toDeletedUserId, toPulledUser, USER_FIELDS } from "./directory-mapping.ts";
 import { listUsers, openDirectorySession, type GooglePullDeps } from "./directory-session.ts";
 import type { GoogleConnectionConfig } from "./google-connection.ts";

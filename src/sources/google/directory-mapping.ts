@@ -1,8 +1,8 @@
-// Google Directory objects → the plain shapes of directory-pull.ts, keyed on Google's immutable ids.
+// Google Directory objects → the plain shapes of src/snapshot/pulled-directory.ts, keyed on Google's immutable ids.
 // Users get a SCIM User document so the same rule filters work for every source. An object without
 // its id (or a user without primaryEmail) means the answer is not whole: the pull stops.
 import type { admin_directory_v1 } from "@googleapis/admin";
-import type { PulledGroup, PulledUser } from "../directory-pull.ts";
+import type { PulledGroup, PulledUser } from "../../snapshot/pulled-directory.ts";
 import { IncompletePullError } from "../pull-errors.ts";
 
 const ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User";

@@ -1,7 +1,7 @@
 // The full Google Workspace snapshot of one connection: every user, the deleted ones, the groups in
 // scope and their direct members. It is complete or it throws (pull-errors.ts); an empty user list
 // is returned as Google gave it, and the caller's drop check decides whether to believe it.
-import type { FullPull } from "../directory-pull.ts";
+import type { FullPull } from "../../snapshot/pulled-directory.ts";
 import { DELETED_USER_FIELDS, toDeletedUserId, toPulledUser, USER_FIELDS } from "./directory-mapping.ts";
 import { listUsers, openDirectorySession, type GooglePullDeps } from "./directory-session.ts";
 import type { GoogleConnectionConfig } from "./google-connection.ts";

@@ -6,7 +6,7 @@
 // directory (external addresses, users created after the users listing) and groups Google will not
 // show us (another organisation's) are skipped, silently, as nothing can be granted through them.
 import type { admin_directory_v1 } from "@googleapis/admin";
-import type { PulledGroup, PulledMembership, PulledUser } from "../directory-pull.ts";
+import type { PulledGroup, PulledMembership, PulledUser } from "../../snapshot/pulled-directory.ts";
 import { IncompletePullError } from "../pull-errors.ts";
 import { mapBounded } from "./bounded-map.ts";
 import { MEMBER_FIELDS, toPulledGroup } from "./directory-mapping.ts";

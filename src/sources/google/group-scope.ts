@@ -3,7 +3,7 @@
 // belongs to another organisation (403) is left out: a deleted group grants nothing, which is
 // exactly what the mapping stage does with a name that matches no pulled group.
 import type { admin_directory_v1 } from "@googleapis/admin";
-import type { PulledGroup } from "../directory-pull.ts";
+import type { PulledGroup } from "../../snapshot/pulled-directory.ts";
 import { mapBounded } from "./bounded-map.ts";
 import { GROUP_FIELDS, GROUP_ITEM_FIELDS, toPulledGroup } from "./directory-mapping.ts";
 import type { DirectorySession } from "./directory-session.ts";

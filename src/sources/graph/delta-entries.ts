@@ -5,7 +5,7 @@
 // broken answer, and fails the pull (IncompletePullError) rather than guess an identity or an active flag. A group
 // entry without `displayName` is a membership-only slice (a large group continued on a later page): its
 // `members@delta` are merged, the group itself is not reported as changed from it.
-import type { PulledGroup, PulledMembership, PulledUser } from "../directory-pull.ts";
+import type { PulledGroup, PulledMembership, PulledUser } from "../../snapshot/pulled-directory.ts";
 import { IncompletePullError } from "../pull-errors.ts";
 
 export const USER_SELECT = ["id", "userPrincipalName", "mail", "displayName", "givenName", "surname", "accountEnabled",

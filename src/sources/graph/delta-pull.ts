@@ -3,7 +3,7 @@
 // keyed on object ids, so a replayed page or an object listed twice changes nothing; any failure throws one of the
 // pull errors and hands over nothing, and the caller keeps its old deltaLinks.
 import type { TokenCredential } from "@azure/identity";
-import type { DeltaPull, PulledGroup, PulledMembership, PulledUser } from "../directory-pull.ts";
+import type { DeltaPull, PulledGroup, PulledMembership, PulledUser } from "../../snapshot/pulled-directory.ts";
 import { GROUP_SELECT, readGroupEntry, readUserEntry, USER_SELECT, type RemovedReason } from "./delta-entries.ts";
 import { readDeltaRound, type DeltaRound } from "./delta-round.ts";
 import { trustExtraCa } from "./extra-ca-trust.ts";

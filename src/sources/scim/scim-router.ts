@@ -17,7 +17,7 @@ import type { ScimContext } from "./scim-context.ts";
 import { scimErrorBody } from "./scim-error.ts";
 import { bodyFault, MAX_BODY_DEPTH } from "./body-shape.ts";
 import { TokenBuckets, type RateLimit } from "./rate-limit.ts";
-import { AuthThrottle, clientKey, type AuthThrottleOptions } from "../../http/auth-throttle.ts";
+import { AuthThrottle, clientKey, type AuthThrottleOptions } from "../../accounts/auth-throttle.ts";
 
 export const SCIM_PATH = "/scim/v2";
 export const SCIM_MEDIA_TYPE = "application/scim+json; charset=utf-8";

@@ -3,7 +3,7 @@
 // as Group memberships (cycles included), CUSTOMER expanded, external members skipped, and a call
 // count that is both exact and the minimum the page sizes allow.
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
-import type { FullPull } from "../../../src/sources/directory-pull.ts";
+import type { FullPull } from "../../../src/snapshot/pulled-directory.ts";
 import { fullPull } from "../../../src/sources/google/full-pull.ts";
 import { renderMembers, type FakeDirectory } from "../../fakes/google/fake-directory.ts";
 import type { GoogleFake } from "../../fakes/google/google-fake.ts";

@@ -1,7 +1,7 @@
 // Graph delta rounds through the real Graph client, MSAL credential and HTTPS against the local Graph fake.
 import { afterEach, describe, expect, it } from "vitest";
 import { deltaPull } from "../../../src/sources/graph/delta-pull.ts";
-import type { DeltaPull } from "../../../src/sources/directory-pull.ts";
+import type { DeltaPull } from "../../../src/snapshot/pulled-directory.ts";
 import { startGraphFake, type GraphFake } from "../../fakes/graph/graph-fake.ts";
 import { generateTenant } from "../../fakes/graph/tenant-generator.ts";
 import { FakeTenant } from "../../fakes/graph/tenant-model.ts";

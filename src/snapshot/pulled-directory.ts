@@ -1,4 +1,5 @@
-// What a directory pull (Google Workspace, Microsoft Graph) hands the snapshot stage: plain data keyed
+// What a directory pull (Google Workspace, Microsoft Graph) hands the snapshot stage (defined here, where
+// it is received, so sources import it downward): plain data keyed
 // on the IdP's immutable ids, never on email. The snapshot stage writes it in one transaction; a pull
 // that could not read everything throws (see pull-errors.ts) and hands over nothing.
 
