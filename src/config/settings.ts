@@ -1,6 +1,8 @@
 // The one place that reads the environment. Parsed once at start, validated, frozen.
 import { isIP } from "node:net";
+import { hostname } from "node:os";
 import path from "node:path";
+import cron from "node-cron";
 
 /** Everything idsync can be configured with; every field has its default here. */
 export interface Settings {
@@ -32,6 +34,12 @@ export interface Settings {
   readonly scimMaxPageSize: number;
   /** Per-SCIM-token request rate: refill per second and burst. */
   readonly scimRateLimit: { readonly ratePerSecond: number; readonly burst: number };
+  /** When every account's full reconcile is queued (cron, UTC); its jobs spread over the slot. */
+  readonly fullReconcileSchedule: string;
+  /** Background jobs one replica runs at once (each holds a database connection while it runs). */
+  readonly workerConcurrency: number;
+  /** This replica's name in logs and the job queue's records (default host:pid). */
+  readonly replicaName: string;
 }
 
 export class ConfigError extends Error {
@@ -100,6 +108,12 @@ function trustProxy(env: Env): boolean | number | readonly string[] {
   return Object.freeze(entries);
 }
 
+function cronExpression(env: Env, name: string, fallback: string): string {
+  const raw = env[name]?.trim() || fallback;
+  if (!cron.validate(raw)) throw new ConfigError(name, `expected a cron expression (UTC) such as "*/10 * * * *", got "${raw}"`);
+  return raw;
+}
+
 /** Reads settings from an environment (process.env by default); throws ConfigError with a one-line reason. */
 export function loadSettings(env: Env = process.env): Settings {
   const port = integer(env, "PORT", 8080, 0, 65535);
@@ -132,6 +146,9 @@ export function loadSettings(env: Env = process.env): Settings {
       ratePerSecond: integer(env, "IDSYNC_SCIM_RATE_LIMIT", 100, 1, 1_000_000),
       burst: integer(env, "IDSYNC_SCIM_RATE_BURST", 1000, 1, 10_000_000),
     }),
+    fullReconcileSchedule: cronExpression(env, "IDSYNC_FULL_RECONCILE_SCHEDULE", "*/10 * * * *"),
+    workerConcurrency: integer(env, "IDSYNC_WORKER_CONCURRENCY", 2, 1, 64),
+    replicaName: env.IDSYNC_REPLICA_NAME?.trim() || `${hostname()}:${process.pid}`,
   };
   return Object.freeze(settings);
 }

@@ -4,6 +4,7 @@ import path from "node:path";
 import knexFactory, { type Knex } from "knex";
 import { lockDataDir } from "./data-dir-lock.ts";
 import { openPglite, type EmbeddedDatabaseLostError } from "./embedded-pglite.ts";
+import { listenOnPostgres } from "./postgres-listener.ts";
 
 export type DatabaseKind = "postgres" | "pglite";
 
@@ -13,6 +14,10 @@ export interface Database {
   readonly knex: Knex;
   /** Where the data lives, for messages (no credentials). */
   readonly description: string;
+  /** PostgreSQL's URL (for the job queue's own pool); undefined for the embedded database. */
+  readonly url?: string;
+  /** Calls `onMessage` with each NOTIFY payload on `channel` (after the notifying transaction commits). */
+  listen(channel: string, onMessage: (payload: string) => void): Promise<() => Promise<void>>;
   close(): Promise<void>;
 }
 
@@ -48,7 +53,8 @@ export interface OpenOptions {
 export async function openDatabase(options: OpenOptions): Promise<Database> {
   if (options.databaseUrl) {
     const knex = postgresKnex(options.databaseUrl);
-    return { kind: "postgres", knex, description: describePostgres(options.databaseUrl), close: () => knex.destroy() };
+    const url = options.databaseUrl;
+    return { kind: "postgres", knex, url, description: describePostgres(url), listen: (channel, onMessage) => listenOnPostgres(url, channel, onMessage), close: () => knex.destroy() };
   }
   const dataDir = path.join(options.dataDir, "pglite");
   const unlock = lockDataDir(dataDir);
@@ -58,6 +64,7 @@ export async function openDatabase(options: OpenOptions): Promise<Database> {
       kind: "pglite",
       knex: embedded.knex,
       description: `embedded PGlite in ${dataDir}`,
+      listen: embedded.listen,
       async close() {
         try {
           await embedded.close();

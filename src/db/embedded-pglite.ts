@@ -42,6 +42,8 @@ export interface EmbeddedDatabase {
   knex: Knex;
   /** A tarball of the whole database, for test files to start from a migrated copy quickly. */
   dump(): Promise<Blob>;
+  /** NOTIFY inside the one process: PGlite delivers a committed transaction's notifications itself. */
+  listen(channel: string, onMessage: (payload: string) => void): Promise<() => Promise<void>>;
   close(): Promise<void>;
 }
 
@@ -83,6 +85,19 @@ export async function openPglite(options: PgliteOptions): Promise<EmbeddedDataba
   return {
     knex,
     dump: () => pg.dumpDataDir("none") as Promise<Blob>,
+    // LISTEN goes through knex's one connection like every other statement: PGlite's own listen()
+    // would run beside a statement the driver has in flight and break the session ("portal does not exist")
+    async listen(channel, onMessage) {
+      const off = pg.onNotification((from, payload) => {
+        if (from === channel) onMessage(payload);
+      });
+      const quoted = `"${channel.replaceAll('"', '""')}"`;
+      await knex.raw(`listen ${quoted}`);
+      return async () => {
+        off();
+        await knex.raw(`unlisten ${quoted}`).catch(() => undefined);
+      };
+    },
     async close() {
       await knex.destroy();
       await pg.close();

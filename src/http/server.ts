@@ -12,9 +12,8 @@ import { createScimConnection } from "../accounts/connections.ts";
 import { createApp } from "./app.ts";
 import { createHttpServer } from "./http-server.ts";
 import { SCIM_PATH } from "../sources/scim/scim-router.ts";
-import { ReconcileScheduler } from "../scheduler/reconcile-scheduler.ts";
 import { PullScheduler } from "../scheduler/pull-scheduler.ts";
-import { WebhookDispatcher } from "../webhooks/webhook-dispatcher.ts";
+import { BackgroundWork } from "../scheduler/background-work.ts";
 import { markInterruptedRuns } from "../scheduler/interrupted-runs.ts";
 import type { PullDeps } from "../scheduler/pull-run.ts";
 
@@ -89,20 +88,19 @@ export async function startServer(settings: Settings, log: Logger, options: Serv
     const pulls = new PullScheduler({ db: database.knex, log, depsFor: options.pullDeps });
     server.on("request", createApp({ db: database.knex, log, settings, publicUrl, pulls }));
     if (settings.demoAccount && database.kind === "pglite") await createDemoAccount(database, publicUrl, announce);
-    const scheduler = options.scheduler === false ? undefined : new ReconcileScheduler({ db: database.knex, log });
-    scheduler?.start();
-    // webhooks are sent where the schedulers run; several replicas may send at once (rows are claimed)
-    const webhooks = scheduler ? new WebhookDispatcher({ db: database.knex, log }) : undefined;
-    webhooks?.start();
-    if (scheduler) {
-      await pulls.start();
+    // the background (reconciles, full reconciles, pulls, webhooks) runs where the scheduler runs;
+    // HTTP-only replicas (`serve --no-scheduler`) only write the rows that wake it
+    const background = options.scheduler === false ? undefined : new BackgroundWork({
+      database, log, pulls, fullReconcileSchedule: settings.fullReconcileSchedule, concurrency: settings.workerConcurrency, replica: settings.replicaName,
+    });
+    if (background) {
+      await background.start();
       // retried now rather than at their next schedule (a reconcile needs no retry: its request is still queued)
       for (const connectionId of interrupted.connectionIds) {
-        // "delta": a Google connection runs its full pull, a Graph one a delta round (a full one without links)
-        void pulls.runNow(connectionId, { mode: "delta", trigger: "retry after interruption" }).catch((error) => log.error({ err: error, connectionId }, "retrying an interrupted pull failed"));
+        await background.retryPull(connectionId).catch((error) => log.error({ err: error, connectionId }, "retrying an interrupted pull failed"));
       }
     }
-    log.info({ url: publicUrl, database: database.description, scheduler: scheduler !== undefined }, "idsync listening");
+    log.info({ url: publicUrl, database: database.description, scheduler: background !== undefined, queue: background?.queue.kind, replica: settings.replicaName }, "idsync listening");
 
     let closing: Promise<void> | undefined;
     return {
@@ -113,8 +111,7 @@ export async function startServer(settings: Settings, log: Logger, options: Serv
         server.closeIdleConnections();
         await closed;
         await pulls.stop();
-        await scheduler?.stop();
-        await webhooks?.stop();
+        await background?.stop();
         await database.close();
       })()),
     };

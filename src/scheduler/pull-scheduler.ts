@@ -1,7 +1,8 @@
-// Runs the Google and Graph pulls inside `idsync serve`: each pulled connection's schedules on
-// node-cron (UTC, no overlap within this process), re-read every minute so new or changed connections
-// are picked up without a restart. Across replicas one run per connection is kept by the lease in
-// runPull. Operators' `idsync sync` goes through runNow, sharing the connection's request budget.
+// The Google and Graph pulls inside `idsync serve`: each pulled connection's schedules on node-cron
+// (UTC), re-read every minute so new or changed connections are picked up without a restart. A
+// schedule firing hands its slot to `onFire` (the job queue: one replica queues it, any replica runs
+// it through runScheduled). One run per connection at a time is kept by the lease in runPull, which
+// an operator's `idsync sync` (runNow) shares, with the connection's request budget.
 import cron, { type ScheduledTask } from "node-cron";
 import type { Knex } from "knex";
 import type { Logger } from "../log/logger.ts";
@@ -18,6 +19,9 @@ export interface PullSchedulerOptions {
   readonly depsFor?: (connectionId: string) => PullDeps;
 }
 
+/** A schedule of `connectionId` fired at `firedAt`. */
+export type FireSlot = (connectionId: string, mode: PullMode, firedAt: Date) => Promise<void>;
+
 interface Scheduled {
   readonly signature: string;
   readonly tasks: ScheduledTask[];
@@ -28,10 +32,13 @@ export class PullScheduler {
   private readonly budgets = new Map<string, RequestBudget>();
   private refresher: ScheduledTask | undefined;
   private readonly running = new Set<Promise<unknown>>();
+  private onFire: FireSlot | undefined;
 
   constructor(private readonly options: PullSchedulerOptions) {}
 
-  async start(): Promise<void> {
+  /** Schedules every pulled connection; each firing goes to `onFire` (default: pull here and now). */
+  async start(onFire?: FireSlot): Promise<void> {
+    this.onFire = onFire;
     await this.refresh();
     this.refresher = cron.schedule("* * * * *", () => this.refresh(), { name: "pull-schedules", timezone: "UTC", noOverlap: true });
   }
@@ -85,13 +92,14 @@ export class PullScheduler {
         ? [["full", config.pull.schedule.full], ["departures", config.pull.schedule.departures]]
         : [["full", config.pull.schedule.full], ["delta", config.pull.schedule.delta]];
       const tasks = modes.filter((m): m is [PullMode, string] => m[1] !== undefined).map(([mode, expression]) =>
-        cron.schedule(expression, () => this.scheduledRun(row.id, mode), { name: `pull-${row.id}-${mode}`, timezone: "UTC", noOverlap: true }));
+        cron.schedule(expression, (context) => (this.onFire ? this.onFire(row.id, mode, context.date) : this.runScheduled(row.id, mode)), { name: `pull-${row.id}-${mode}`, timezone: "UTC", noOverlap: true }));
       this.scheduled.set(row.id, { signature, tasks });
     }
     for (const id of [...this.scheduled.keys()]) if (!seen.has(id)) await this.unschedule(id);
   }
 
-  private async scheduledRun(connectionId: string, mode: PullMode): Promise<void> {
+  /** A scheduled pull, logged; never throws (a failed pull is recorded as its run and alerts). */
+  async runScheduled(connectionId: string, mode: PullMode): Promise<void> {
     try {
       const result = await this.runNow(connectionId, { mode, trigger: "scheduled" });
       const level = result.status === "succeeded" || result.status === "busy" ? "info" : "warn";

@@ -4,13 +4,17 @@ import fs from "node:fs";
 import { randomBytes } from "node:crypto";
 import type { Knex } from "knex";
 import { inject } from "vitest";
-import { postgresKnex } from "../../src/db/database.ts";
+import { postgresKnex, type Database } from "../../src/db/database.ts";
+import { listenOnPostgres } from "../../src/db/postgres-listener.ts";
 import { openPglite } from "../../src/db/embedded-pglite.ts";
 import { migrateToLatest } from "../../src/db/migrations.ts";
 
-export interface TestDatabase {
+/** A database as `idsync serve` opens it (so the job queue runs on it too), and a test's own helpers. */
+export interface TestDatabase extends Database {
   readonly kind: "postgres" | "pglite";
   readonly knex: Knex;
+  /** graphile-worker's schema for this test file's jobs (PostgreSQL: each test file has its own). */
+  readonly queueSchema?: string;
   /** Empties every table (run between tests that need a clean slate). */
   reset(): Promise<void>;
   close(): Promise<void>;
@@ -29,10 +33,15 @@ export async function openTestDatabase(): Promise<TestDatabase> {
     return {
       kind: "postgres",
       knex,
+      url,
+      description: `PostgreSQL schema ${schema}`,
+      queueSchema: `${schema}_jobs`,
+      listen: (channel, onMessage) => listenOnPostgres(url, channel, onMessage),
       reset: async () => void (await knex.raw(`truncate ${TABLES} cascade`)),
       async close() {
         await knex.destroy();
         await admin.raw(`drop schema ${schema} cascade`);
+        await admin.raw(`drop schema if exists ${schema}_jobs cascade`);
         await admin.destroy();
       },
     };
@@ -42,6 +51,8 @@ export async function openTestDatabase(): Promise<TestDatabase> {
   return {
     kind: "pglite",
     knex: db.knex,
+    description: "embedded PGlite in memory",
+    listen: db.listen,
     reset: async () => void (await db.knex.raw(`truncate ${TABLES} cascade`)),
     close: () => db.close(),
   };
