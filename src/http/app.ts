@@ -11,12 +11,13 @@ import { createScimRouter, SCIM_PATH } from "../sources/scim/scim-router.ts";
 import { ADMIN_PATH, createAdminRouter } from "./admin/admin-router.ts";
 import { statusRouter } from "./status/status-router.ts";
 import type { PullScheduler } from "../scheduler/pull-scheduler.ts";
-import { measureDatabase, registry, scimRequests, scimRouteLabel } from "../metrics/metrics.ts";
+import { measureDatabase, measureSchedules, registry, scimRequests, scimRouteLabel } from "../metrics/metrics.ts";
+import { listSchedules } from "../scheduler/schedule-list.ts";
 
 export interface AppOptions {
   db: Knex;
   log: Logger;
-  settings: Pick<Settings, "scimBodyLimitBytes" | "scimMaxPageSize" | "scimRateLimit" | "trustProxy">;
+  settings: Pick<Settings, "scimBodyLimitBytes" | "scimMaxPageSize" | "scimRateLimit" | "trustProxy" | "fullReconcileSchedule">;
   publicUrl: string;
   /** Runs pulls for `idsync sync` (absent: the admin API offers no sync). */
   pulls?: PullScheduler;
@@ -78,6 +79,7 @@ export function createApp({ db, log, settings, publicUrl, pulls }: AppOptions): 
   });
 
   measureDatabase(db);
+  measureSchedules(() => listSchedules(db, settings.fullReconcileSchedule));
   app.get("/metrics", async (_req, res) => {
     res.type(registry.contentType).send(await registry.metrics());
   });
@@ -91,7 +93,7 @@ export function createApp({ db, log, settings, publicUrl, pulls }: AppOptions): 
     rateLimit: settings.scimRateLimit,
   }));
   app.use(ADMIN_PATH, createAdminRouter({ db, log, publicUrl, pulls }));
-  app.use(statusRouter(db));
+  app.use(statusRouter(db, settings.fullReconcileSchedule));
   app.use((_req, res) => {
     res.status(404).json({ status: 404, detail: "Not found. SCIM is served at /scim/v2, the admin API at /admin/v1." });
   });

@@ -55,6 +55,39 @@ new client.Gauge({
   },
 });
 
+/** A schedule as /metrics shows it (the serving app says how to read them). */
+export interface MeasuredSchedule {
+  readonly schedule: string;
+  readonly cron: string;
+  readonly nextRun: Date | null;
+  readonly lastSlot: { readonly slot: Date } | null;
+}
+
+let schedules: (() => Promise<readonly MeasuredSchedule[]>) | undefined;
+
+export function measureSchedules(read: () => Promise<readonly MeasuredSchedule[]>): void {
+  schedules = read;
+}
+
+new client.Gauge({
+  name: "idsync_schedule_next_run_timestamp_seconds", help: "When each schedule (full reconcile, each connection's pulls) fires next, in seconds since the epoch (UTC)",
+  labelNames: ["schedule", "cron"] as const, registers: [registry],
+  async collect() {
+    if (!schedules) return;
+    this.reset();
+    for (const row of await schedules()) if (row.nextRun) this.set({ schedule: row.schedule, cron: row.cron }, row.nextRun.getTime() / 1000);
+  },
+});
+new client.Gauge({
+  name: "idsync_schedule_last_slot_timestamp_seconds", help: "The last slot of each schedule that a replica queued, in seconds since the epoch",
+  labelNames: ["schedule", "cron"] as const, registers: [registry],
+  async collect() {
+    if (!schedules) return;
+    this.reset();
+    for (const row of await schedules()) if (row.lastSlot) this.set({ schedule: row.schedule, cron: row.cron }, row.lastSlot.slot.getTime() / 1000);
+  },
+});
+
 /** A SCIM path as a bounded label: resource ids become `:id`. */
 export function scimRouteLabel(path: string): string {
   const match = /^\/(Users|Groups|Roles|Entitlements)(\/[^/]+)?\/?$/.exec(path);

@@ -11,6 +11,7 @@ import { approveHeldRun, rejectHeldRun } from "../../reconcile/runs.ts";
 import { html, page } from "./html.ts";
 import { accountsOverview, accountStatus } from "./status-data.ts";
 import { runsChart } from "./runs-chart.ts";
+import { listSchedules } from "../../scheduler/schedule-list.ts";
 
 const COOKIE = "idsync_session";
 
@@ -28,7 +29,7 @@ ${message ? html`<p class="failed">${message}</p>` : ""}
 <form method="post" action="/login"><label>Admin token <input type="password" name="token" autocomplete="off" size="50" required></label> <button class="primary">Sign in</button></form></section>`, false);
 }
 
-export function statusRouter(db: Knex): express.Router {
+export function statusRouter(db: Knex, fullReconcileSchedule: string): express.Router {
   const router = express.Router();
   router.use(express.urlencoded({ extended: false, limit: "4kb" }));
 
@@ -46,10 +47,14 @@ export function statusRouter(db: Knex): express.Router {
   router.get("/", async (req, res) => {
     if (!(await principal(req))) return res.type("html").send(loginPage());
     const accounts = await accountsOverview(db);
+    const schedules = await listSchedules(db, fullReconcileSchedule);
     res.type("html").send(page("Accounts", html`<h1>Accounts</h1><section><table>
 <tr><th>account</th><th>active members</th><th>held runs</th><th>open alerts</th></tr>
 ${accounts.map((a) => html`<tr><td><a href="/accounts/${encodeURIComponent(a.slug)}">${a.slug}</a> <span class="muted">${a.name}</span></td><td>${a.members}</td>
-<td class="${a.held ? "held" : ""}">${a.held}</td><td>${a.alerts}</td></tr>`)}</table></section>`, true));
+<td class="${a.held ? "held" : ""}">${a.held}</td><td>${a.alerts}</td></tr>`)}</table></section>
+<section><h2>Schedules</h2><table class="schedules"><tr><th>what</th><th>account</th><th>cron (UTC)</th><th>next run</th><th>last slot queued</th></tr>
+${schedules.map((s) => html`<tr><td>${s.what}</td><td>${s.account ?? html`<span class="muted">all</span>`}</td><td><code>${s.cron}</code></td><td>${when(s.nextRun)}</td>
+<td>${s.lastSlot ? html`${when(s.lastSlot.slot)} <span class="muted">by ${s.lastSlot.claimedBy}, ${s.lastSlot.jobs} job(s)</span>` : "—"}</td></tr>`)}</table></section>`, true));
   });
 
   router.post("/login", async (req, res) => {
