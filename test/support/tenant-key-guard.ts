@@ -42,7 +42,7 @@ export function findKeyDebtDrift(
   for (const name of nonTenant) {
     if (!(name in globals)) {
       problems.push(`table ${name} has no ${TENANT_COLUMN} and references no tenant table, and it is not in GLOBAL_TABLES (${LISTS_FILE}). ` +
-        `If it holds no account's data, add  ${name}: { placement: "reference" | "coordinator", reason: "…" }  to GLOBAL_TABLES; ` +
+        `If it holds no account's data, add  ${name}: { placement: "reference" | "coordinator", reason: "…" }  to GLOBAL_TABLES and a row for it in docs/scaling.md's global tables; ` +
         `if it does, give it ${TENANT_COLUMN} (first in its primary key) in its migration.`);
     }
   }
