@@ -2,6 +2,7 @@
 // docs/scaling.md's capacity model. Starts one `idsync serve --no-scheduler` on the throwaway database
 // idsync_bench and, per request kind, counts the CPU the database's own backends used (/proc, Linux
 // only), the CPU idsync used, and the WAL the cluster wrote (pg_current_wal_lsn) across a fixed number of requests.
+// Also the first full apply and a no-op full reconcile of that account and of a 10-user one, one at a time.
 // Settings: BENCH_DATABASE_URL as for `npm run bench`; PRIMARY_COST_USERS (default 2,000).
 // WAL is counted for the whole cluster: run it while nothing else writes to that PostgreSQL.
 import { randomBytes } from "node:crypto";
@@ -44,28 +45,31 @@ async function walLsn(): Promise<string> {
   return row!.lsn;
 }
 
-async function inParallel(count: number, work: (i: number) => Promise<void>): Promise<void> {
+async function inParallel(count: number, lanes: number, work: (i: number) => Promise<void>): Promise<void> {
   let next = 0;
-  await Promise.all(Array.from({ length: Math.min(IN_FLIGHT, count) }, async () => {
+  await Promise.all(Array.from({ length: Math.min(lanes, count) }, async () => {
     while (next < count) await work(next++);
   }));
 }
 
 interface Cost {
   requests: number; seconds: number; perSecond: number;
+  /** Wall time of one request; only when they ran one at a time. */
+  msPerRequest?: number;
   dbCpuMsPerRequest: number; idsyncCpuMsPerRequest: number; walBytesPerRequest: number;
 }
 
 let idsyncPid = 0;
 
-async function measure(requests: number, work: (i: number) => Promise<void>): Promise<Cost> {
+async function measure(requests: number, work: (i: number) => Promise<void>, lanes = IN_FLIGHT): Promise<Cost> {
   const [cpu0, own0, lsn0, t0] = [backendCpuMs(), processCpuMs(idsyncPid), await walLsn(), performance.now()];
-  await inParallel(requests, work);
+  await inParallel(requests, lanes, work);
   const seconds = (performance.now() - t0) / 1000;
   const [cpu1, own1, lsn1] = [backendCpuMs(), processCpuMs(idsyncPid), await walLsn()];
   const [wal] = await benchSql<{ bytes: string }>("select pg_wal_lsn_diff($1, $2)::text as bytes", [lsn1, lsn0]);
   return {
     requests, seconds: Number(seconds.toFixed(2)), perSecond: Math.round(requests / seconds),
+    ...(lanes === 1 ? { msPerRequest: Number(((seconds * 1000) / requests).toFixed(1)) } : {}),
     dbCpuMsPerRequest: Number(((cpu1 - cpu0) / requests).toFixed(3)),
     idsyncCpuMsPerRequest: Number(((own1 - own0) / requests).toFixed(3)), walBytesPerRequest: Math.round(Number(wal!.bytes) / requests),
   };
@@ -102,8 +106,45 @@ async function main(): Promise<void> {
   const patch = await measure(USERS - half, (i) =>
     request("PATCH", `${base}/scim/v2/Groups/${groupId}`, scim, addMembersBody([ids[half + i]!]), 204).then(() => undefined));
 
-  const result = { database: DB_NAME, users: USERS, inFlight: IN_FLIGHT, post, getByUserName: get, [`patchAddOneMemberTo${half}`]: patch };
+  // full reconciles: the first apply (the rules' PUT applies them) and no-op runs, of this account and of a small one
+  const big = await reconcileCosts(base, admin, scim, ids.slice(0, USERS), "bench");
+  const small = await smallAccount(base, admin);
+
+  const result = {
+    database: DB_NAME, users: USERS, inFlight: IN_FLIGHT, post, getByUserName: get, [`patchAddOneMemberTo${half}`]: patch,
+    [`firstApply${USERS}Users`]: big.first, [`noopReconcile${USERS}Users`]: big.noop,
+    [`firstApply${SMALL_USERS}Users`]: small.first, [`noopReconcile${SMALL_USERS}Users`]: small.noop,
+  };
   process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
+}
+
+const SMALL_USERS = 10;
+// every IdP user a member; the one in Owners the owner (an account with members must have one)
+const RULES = "version: 1\ndefault: member\nrules:\n  - name: owners\n    group: Owners\n    role: owner\n";
+
+async function reconcileCosts(base: string, admin: Record<string, string>, scim: Record<string, string>, ids: readonly string[], slug: string) {
+  await request("POST", `${base}/scim/v2/Groups`, scim,
+    JSON.stringify({ schemas: ["urn:ietf:params:scim:schemas:core:2.0:Group"], displayName: "Owners", members: [{ value: ids[0] }] }), 201);
+  const first = await measure(1, () =>
+    request("PUT", `${base}/admin/v1/accounts/${slug}/rules`, { ...admin, "Content-Type": "application/yaml" }, RULES, 200).then(() => undefined), 1);
+  const noop = await measure(20, () => request("POST", `${base}/admin/v1/accounts/${slug}/reconcile`, admin, "{}", 200).then(() => undefined), 1);
+  const [members] = await benchSql<{ n: number }>(
+    "select count(*)::int as n from memberships m join accounts a on a.id = m.account_id where a.slug = $1", [slug]);
+  if (members!.n !== ids.length) throw new Error(`the first apply of ${slug} made ${members!.n} members, not ${ids.length}`);
+  return { first, noop };
+}
+
+/** The per-job cost that does not grow with users: a 10-user account's full reconcile. */
+async function smallAccount(base: string, admin: Record<string, string>) {
+  await request("POST", `${base}/admin/v1/accounts`, admin, JSON.stringify({ slug: "small", domains: ["small.example.com"] }), 201);
+  const connection = await request("POST", `${base}/admin/v1/accounts/small/connections`, admin, JSON.stringify({ kind: "scim" }), 201);
+  const scim = { Authorization: `Bearer ${(JSON.parse(connection.body) as { token: string }).token}`, "Content-Type": SCIM_JSON };
+  const ids: string[] = [];
+  for (let n = 0; n < SMALL_USERS; n++) {
+    const name = `small-${n}@small.example.com`;
+    ids.push((JSON.parse((await request("POST", `${base}/scim/v2/Users`, scim, userBody(name, n), 201)).body) as { id: string }).id);
+  }
+  return reconcileCosts(base, admin, scim, ids, "small");
 }
 
 main()
