@@ -18,6 +18,8 @@ const GLOBAL_TABLES: Readonly<Record<string, GlobalTable>> = {
   admin_tokens: { placement: "coordinator", reason: "operators' credentials for the admin API, which spans accounts" },
   knex_migrations: { placement: "coordinator", reason: "knex's record of the migrations applied to the whole database" },
   knex_migrations_lock: { placement: "coordinator", reason: "knex's lock, so one process migrates at a time" },
+  schedule_slots: { placement: "coordinator", reason: "which replica queued each schedule slot, for the whole fleet" },
+  queue_workers: { placement: "coordinator", reason: "graphile-worker's live workers across replicas" },
 };
 
 // A token is presented without its account: these lookups by hash must find the account first.
