@@ -251,6 +251,23 @@ describe("errors name the attribute and the rule, never a library's text", () =>
     expect(user[URN.enterprise].manager).toEqual({ value: "m-1" });
   });
 
+  test("a PATCH path whose value filter does not parse is 400 invalidPath, for remove as for replace", async () => {
+    const user = await created(newUser({ emails: [{ value: "keep@accept.example.com", type: "work" }] }));
+    for (const operation of [{ op: "remove", path: "emails[type eq]" }, { op: "replace", path: "emails[type eq].value", value: "x" }]) {
+      const response = await client.patch(`/Users/${user.id}`, patchBody(operation));
+      expectScimError(response, 400, "invalidPath");
+      expect(response.body.detail).toBe(`"${operation.path}": the value filter is not valid filter syntax (RFC 7644 §3.4.2.2)`);
+    }
+    expect((await client.get(`/Users/${user.id}`)).body.emails).toEqual([{ value: "keep@accept.example.com", type: "work" }]);
+  });
+
+  test("a filter naming an extension /Schemas does not declare is 400 invalidFilter in idsync's words", async () => {
+    const vendor = "urn:example:params:scim:schemas:extension:acme:2.0:User";
+    const response = await client.get(`/Users?filter=${encodeURIComponent(`${vendor}:costCenter eq "1"`)}`);
+    expectScimError(response, 400, "invalidFilter");
+    expect(response.body.detail).toBe(`unknown attribute "${vendor}:costCenter": /Schemas declares no such attribute for this resource type`);
+  });
+
   test("a duplicate userName is 409 uniqueness; removing displayName of a Group is 400 mutability", async () => {
     const user = await created(newUser());
     expectScimError(await client.post("/Users", newUser({ userName: user.userName.toUpperCase() })), 409, "uniqueness");
