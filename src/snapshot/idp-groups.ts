@@ -138,6 +138,12 @@ export async function updateIdpGroupAttributes(
   if (changes.displayName !== undefined) await resolveDuplicateNameAlerts(db, scope, id);
 }
 
+/** Sets a group's stored SCIM document (its columns stay as they are): for attributes no column holds. */
+export async function replaceIdpGroupResource(db: Executor, scope: ConnectionScope, id: string, resource: Record<string, unknown>): Promise<void> {
+  await runSql(db, `update idp_groups set resource = ?::jsonb where id = ? and connection_id = ? and deleted_at is null`,
+    [JSON.stringify(resource), id, scope.connectionId]);
+}
+
 export async function findIdpGroup(db: Executor, scope: ConnectionScope, id: string): Promise<IdpGroupRow | undefined> {
   const result = await runSql(db, `select ${COLUMNS} from idp_groups g where g.id = ? and g.connection_id = ? and g.deleted_at is null`, [id, scope.connectionId]);
   return result.rows[0];

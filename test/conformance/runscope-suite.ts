@@ -2,7 +2,7 @@
 // Pure logic only: no process I/O. Comparison semantics follow thomaspoignant/api-scenario.
 
 export interface RunscopeAssertion { source: string; property?: string | null; comparison: string; value?: string | null }
-export interface RunscopeVariable { source: string; property?: string | null; name: string }
+export interface RunscopeVariable { source: string; property?: string | null; name: string | null }
 export interface RunscopeStep {
   step_type: string;
   skipped?: boolean;
@@ -157,13 +157,16 @@ interface Outcome { status: number; timeMs: number; json: unknown; headers: Head
  * Runs every non-skipped request step in order (pause steps are skipped, Runscope scripts ignored).
  * Each assertion counts as exactly one pass or one fail; a network error fails all of that step's
  * assertions with the error as `actual`, and the suite continues. Never throws for server behaviour.
+ * `variables` are a Runscope environment's initial variables (the CRUD test's `oktaOrgUrl`, `SCIMAuth`,
+ * `okta_user_email`, …); they are set after Okta's initial-script ones, so they win.
  */
 export async function runSuite(opts: {
-  suite: RunscopeSuite; baseUrl: string; auth: string; fetchImpl?: typeof fetch; log?: (line: string) => void;
+  suite: RunscopeSuite; baseUrl: string; auth: string; variables?: Record<string, string>;
+  fetchImpl?: typeof fetch; log?: (line: string) => void;
 }): Promise<SuiteResult> {
   const doFetch = opts.fetchImpl ?? fetch;
   const log = opts.log ?? (() => {});
-  const vars = initialVariables(opts.baseUrl, opts.auth);
+  const vars = { ...initialVariables(opts.baseUrl, opts.auth), ...opts.variables };
   const result: SuiteResult = { passed: 0, failed: 0, failures: [], steps: [] };
   let ordinal = 0;
   for (const step of opts.suite.steps) {
@@ -211,6 +214,8 @@ export async function runSuite(opts: {
       stepFailures.push({ step: ordinal, note, source: a.source, property: a.property ?? "", comparison: a.comparison, expected, actual });
     }
     if (outcome) for (const v of step.variables ?? []) {
+      // Runscope exports an unfinished row of its variables editor as {name: null, property: ""}
+      if (v.name === null || v.name === "") continue;
       const val = v.source === "response_status" ? outcome.status
         : v.source === "response_header" ? outcome.headers.get(v.property ?? "") ?? undefined
         : readProperty(outcome.json, v.property);

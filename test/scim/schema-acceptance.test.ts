@@ -127,6 +127,73 @@ describe("extension schemas", () => {
   });
 });
 
+describe("a Group keeps an extension /Schemas does not declare, as a User does", () => {
+  const VENDOR = "urn:example:params:scim:schemas:extension:acme:2.0:Group";
+  const newGroup = (extra: Record<string, unknown> = {}) => ({ schemas: [URN.group], displayName: `g-${randomUUID()}`, ...extra });
+  const read = async (id: string) => (await client.get(`/Groups/${id}`)).body;
+  const patched = async (id: string, ...operations: object[]) => {
+    const response = await client.patch(`/Groups/${id}`, patchBody(...operations));
+    expect(response.status, JSON.stringify(response.body)).toBe(204);
+    return read(id);
+  };
+
+  test("POST keeps it as sent and returns it; PUT replaces it", async () => {
+    const value = { costCenter: "4711", owners: [{ id: 7 }], nested: { deeper: { flag: true } } };
+    const group = await created(newGroup({ schemas: [URN.group, VENDOR], [VENDOR]: value }), "/Groups");
+    expect(group[VENDOR]).toEqual(value);
+    expect((await read(group.id))[VENDOR]).toEqual(value);
+    expect((await read(group.id)).schemas).toEqual([URN.group, VENDOR]);
+    const put = await client.put(`/Groups/${group.id}`, { ...newGroup({ displayName: group.displayName }), schemas: [URN.group, VENDOR], [VENDOR]: { costCenter: "2" } });
+    expect(put.status, JSON.stringify(put.body)).toBe(200);
+    expect(put.body[VENDOR]).toEqual({ costCenter: "2" });
+    const without = await client.put(`/Groups/${group.id}`, newGroup({ displayName: group.displayName }));
+    expect(without.body[VENDOR]).toBeUndefined();
+    expect(without.body.schemas).toEqual([URN.group]);
+  });
+
+  test("PATCH on a URN-qualified attribute: Replace (Entra's spelling), add, remove", async () => {
+    const group = await created(newGroup({ schemas: [URN.group, VENDOR], [VENDOR]: { costCenter: "1" } }), "/Groups");
+    const after = await patched(group.id, { op: "Replace", path: `${VENDOR}:costCenter`, value: "3" }, { op: "add", path: `${VENDOR}:site`, value: "Berlin" });
+    expect(after[VENDOR]).toEqual({ costCenter: "3", site: "Berlin" });
+    expect((await patched(group.id, { op: "remove", path: `${VENDOR}:costCenter` }))[VENDOR]).toEqual({ site: "Berlin" });
+    expect((await patched(group.id, { op: "add", path: `${VENDOR}:nested.level`, value: 2 }))[VENDOR]).toEqual({ site: "Berlin", nested: { level: 2 } });
+  });
+
+  test("PATCH with the extension URN as path, its value with and without its own schemas; remove drops it from schemas", async () => {
+    const group = await created(newGroup(), "/Groups");
+    expect((await patched(group.id, { op: "add", path: VENDOR, value: { tier: "silver" } }))[VENDOR]).toEqual({ tier: "silver" });
+    const whole = await patched(group.id, { op: "replace", path: VENDOR, value: { schemas: [VENDOR], tier: "gold" } });
+    expect(whole[VENDOR]).toEqual({ tier: "gold" });
+    expect(whole.schemas).toEqual([URN.group, VENDOR]);
+    const gone = await patched(group.id, { op: "remove", path: VENDOR });
+    expect(gone[VENDOR]).toBeUndefined();
+    expect(gone.schemas).toEqual([URN.group]);
+  });
+
+  test("a path-less PATCH value with an undeclared extension key is kept, beside a rename and a member added", async () => {
+    const group = await created(newGroup(), "/Groups");
+    const user = await created(newUser(), "/Users");
+    const renamed = `renamed-${randomUUID()}`;
+    const after = await patched(group.id,
+      { op: "replace", value: { id: group.id, displayName: renamed, [VENDOR]: { costCenter: "9" } } },
+      { op: "add", path: "members", value: [{ value: user.id }] });
+    expect(after.displayName).toBe(renamed);
+    expect(after[VENDOR]).toEqual({ costCenter: "9" });
+    expect(after.members.map((m: { value: string }) => m.value)).toEqual([user.id]);
+    // a later membership-only PATCH leaves the extension where it is
+    expect((await patched(group.id, { op: "remove", path: `members[value eq "${user.id}"]` }))[VENDOR]).toEqual({ costCenter: "9" });
+  });
+
+  test("a value filter inside an undeclared extension is 400 invalidPath; nothing is written", async () => {
+    const group = await created(newGroup({ schemas: [URN.group, VENDOR], [VENDOR]: { tags: [{ kind: "a" }] } }), "/Groups");
+    const response = await client.patch(`/Groups/${group.id}`, patchBody({ op: "replace", path: "displayName", value: "never" }, { op: "remove", path: `${VENDOR}:tags[kind eq "a"]` }));
+    expectScimError(response, 400, "invalidPath");
+    const unchanged = await read(group.id);
+    expect(unchanged.displayName).toBe(group.displayName);
+    expect(unchanged[VENDOR]).toEqual({ tags: [{ kind: "a" }] });
+  });
+});
+
 describe("nesting deeper than the documented limit is a 400, not a 500", () => {
   // built as text: JSON.stringify itself recurses
   const nestObjects = (levels: number) => `${'{"inner":'.repeat(levels)}"leaf"${"}".repeat(levels)}`;
@@ -182,6 +249,23 @@ describe("errors name the attribute and the rule, never a library's text", () =>
     expect(user.meta.resourceType).toBe("User");
     expect(user.groups ?? []).toEqual([]);
     expect(user[URN.enterprise].manager).toEqual({ value: "m-1" });
+  });
+
+  test("a PATCH path whose value filter does not parse is 400 invalidPath, for remove as for replace", async () => {
+    const user = await created(newUser({ emails: [{ value: "keep@accept.example.com", type: "work" }] }));
+    for (const operation of [{ op: "remove", path: "emails[type eq]" }, { op: "replace", path: "emails[type eq].value", value: "x" }]) {
+      const response = await client.patch(`/Users/${user.id}`, patchBody(operation));
+      expectScimError(response, 400, "invalidPath");
+      expect(response.body.detail).toBe(`"${operation.path}": the value filter is not valid filter syntax (RFC 7644 §3.4.2.2)`);
+    }
+    expect((await client.get(`/Users/${user.id}`)).body.emails).toEqual([{ value: "keep@accept.example.com", type: "work" }]);
+  });
+
+  test("a filter naming an extension /Schemas does not declare is 400 invalidFilter in idsync's words", async () => {
+    const vendor = "urn:example:params:scim:schemas:extension:acme:2.0:User";
+    const response = await client.get(`/Users?filter=${encodeURIComponent(`${vendor}:costCenter eq "1"`)}`);
+    expectScimError(response, 400, "invalidFilter");
+    expect(response.body.detail).toBe(`unknown attribute "${vendor}:costCenter": /Schemas declares no such attribute for this resource type`);
   });
 
   test("a duplicate userName is 409 uniqueness; removing displayName of a Group is 400 mutability", async () => {

@@ -238,4 +238,26 @@ describe("runSuite", () => {
     expect(result.steps[0]?.status).toBeNull();
     expect(result.failures.map((f) => f.actual)).toEqual(["network error: fetch failed", "network error: fetch failed"]);
   });
+  it("takes a Runscope environment's variables over the initial script's and ignores a variable row without a name", async () => {
+    const urls: string[] = [];
+    const fetchImpl = (async (url: string) => {
+      urls.push(url);
+      return new Response(JSON.stringify({ id: "x" }), { status: 200 });
+    }) as unknown as typeof fetch;
+    const twoSteps: RunscopeSuite = {
+      steps: [
+        { step_type: "request", method: "GET", url: "{{oktaOrgUrl}}/api/v1/users/{{InvalidUserEmail}}",
+          variables: [{ source: "response_json", property: "", name: null }] },
+        { step_type: "request", method: "GET", url: "{{SCIMUrl}}/Users/{{null}}", assertions: [
+          { source: "response_json", property: "id", comparison: "equal", value: "x" },
+        ] },
+      ],
+    };
+    const result = await runSuite({
+      suite: twoSteps, baseUrl: "http://scim.invalid", auth: "Bearer t", fetchImpl,
+      variables: { oktaOrgUrl: "http://okta.invalid", SCIMUrl: "http://scim.invalid", InvalidUserEmail: "set@env" },
+    });
+    expect(result.passed).toBe(1);
+    expect(urls).toEqual(["http://okta.invalid/api/v1/users/set@env", "http://scim.invalid/Users/%7B%7Bnull%7D%7D"]);
+  });
 });

@@ -4,8 +4,11 @@
 //   as an invalid path; RFC 7644 §3.5.2 allows it — the core URN prefix is dropped;
 // - `replace` of an attribute that is absent answers noTarget; §3.5.2.3 says to treat it as an `add`;
 // - `remove` of `attr[filter]` matching every element fails inside scimmy with an engine message; an empty
-//   multi-valued attribute is the unassigned one (RFC 7643 §2.5), so it becomes a remove of `attr`.
+//   multi-valued attribute is the unassigned one (RFC 7643 §2.5), so it becomes a remove of `attr`;
+// - a value filter that does not parse (`emails[type eq]`) was a silent 200 on remove and noTarget on
+//   replace; it is 400 invalidPath (RFC 7644 §3.12: the path is malformed).
 import { parse, Tester, type Filter } from "scim2-parse-filter";
+import { scimError } from "../scim-error.ts";
 
 type JsonObject = Record<string, unknown>;
 
@@ -55,18 +58,31 @@ function selectsEvery(elements: unknown[], filterText: string): boolean {
   try {
     filter = lowerStrings(parse(filterText)) as Filter;
   } catch {
-    return false; // scimmy reports the invalid filter
+    return false; // assertFilterParses has refused it already
   }
   return elements.length > 0 && elements.every((element) => isJsonObject(element) && tester.test(lowerStrings(element) as JsonObject, filter));
 }
 
 const VALUE_FILTER = /^([^[\]]+)\[(.+)\]$/s;
+const ANY_VALUE_FILTER = /^[^[\]]+\[(.+)\](?:\.[^[\]]+)?$/s;
+
+/** A path's value filter must parse; the path's attribute names are scimmy's to check against /Schemas. */
+function assertFilterParses(path: string): void {
+  const filter = ANY_VALUE_FILTER.exec(path)?.[1];
+  if (filter === undefined) return;
+  try {
+    parse(filter);
+  } catch {
+    throw scimError(400, "invalidPath", `"${path}": the value filter is not valid filter syntax (RFC 7644 §3.4.2.2)`);
+  }
+}
 
 /** The operations rewritten as described above; `current` is the resource as rendered before the PATCH. */
 export function rewriteForRfcTargets(operations: readonly unknown[], current: JsonObject, coreUrn: string): unknown[] {
   const touched = new Set<string>();
   return operations.map((operation) => {
     if (!isJsonObject(operation) || typeof operation.op !== "string") return operation;
+    if (typeof operation.path === "string") assertFilterParses(operation.path);
     let rewritten: JsonObject = operation;
     if (typeof rewritten.path === "string") rewritten = { ...rewritten, path: withoutCoreUrn(rewritten.path, coreUrn) };
     else if (isJsonObject(rewritten.value)) {

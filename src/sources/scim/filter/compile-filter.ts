@@ -148,8 +148,9 @@ function elementScalar(collection: CollectionTarget, sub: string, parent: string
 function resolve(attrPath: string, shape: ResourceSqlShape): AttributeTarget {
   try {
     return resolveAttribute(shape, parseAttributePath(attrPath));
-  } catch (error) {
-    throw invalidFilter(`unknown attribute "${attrPath}": ${(error as Error).message}`);
+  } catch {
+    // scimmy's own message names its internals ("Schema definition … does not declare …"), not the rule
+    throw invalidFilter(`unknown attribute "${attrPath}": /Schemas declares no such attribute for this resource type`);
   }
 }
 

@@ -11,7 +11,9 @@ import { groupSqlShape } from "./group-sql-shape.ts";
 import { projectAttributes } from "./attribute-projection.ts";
 import { renderGroup } from "./render-resource.ts";
 import { groupFields, validatedDocument } from "./stored-document.ts";
-import { splitUndeclaredExtensions, withUndeclaredExtensions } from "./undeclared-extensions.ts";
+import {
+  applyUndeclaredOperations, splitUndeclaredExtensions, undeclaredExtensionsOf, withUndeclaredExtensions,
+} from "./undeclared-extensions.ts";
 import { memberReferences, planGroupPatch, type GroupPatchStep, type PatchOperation } from "./group-patch-plan.ts";
 import { namesAttribute } from "./resource-query.ts";
 import {
@@ -19,7 +21,7 @@ import {
 } from "./resource-request.ts";
 import {
   addGroupMembers, changeGroupMembers, findIdpGroup, findUnknownMembers, insertIdpGroup, listGroupMembers, listIdpGroups, lockIdpGroup,
-  removeAllGroupMembers, removeGroupMembers, replaceGroupMembers, replaceIdpGroup, tombstoneIdpGroup, updateIdpGroupAttributes,
+  removeAllGroupMembers, removeGroupMembers, replaceGroupMembers, replaceIdpGroup, replaceIdpGroupResource, tombstoneIdpGroup, updateIdpGroupAttributes,
   GroupNameTakenError, type GroupMemberRow, type IdpGroupRow, type MemberReference,
 } from "../../../snapshot/idp-groups.ts";
 import type { ConnectionScope, Executor } from "../../../snapshot/connection-scope.ts";
@@ -182,8 +184,11 @@ export class ScimGroupResource extends SCIMMY.Resources.Group {
       const normalised = normalisePatchMessage(requireObjectBody(message, "PATCH"), "Group");
       // scimmy validates the message shape (schemas, non-empty Operations, op names) and nothing more
       const { Operations } = new SCIMMY.Messages.PatchOp(normalised as never) as unknown as { Operations: PatchOperation[] };
-      const steps = planGroupPatch(Operations);
-      const membership = memberOnlyChange(steps, id);
+      // extensions /Schemas does not declare are kept as sent, as for Users: their operations are applied
+      // outside the plan, to the stored resource (a dry run here only says whether any operation names one)
+      const { operations: declared, touched } = applyUndeclaredOperations(Operations, {}, "Group");
+      const steps = planGroupPatch(declared as PatchOperation[]);
+      const membership = touched ? undefined : memberOnlyChange(steps, id);
       if (membership) {
         // the common Entra and Okta shapes: one writing statement after the lock, holding it for the least time
         const result = await changeGroupMembers(ctx.db, ctx.scope, id, membership.add, membership.remove, "SCIM PATCH /Groups/");
@@ -192,8 +197,14 @@ export class ScimGroupResource extends SCIMMY.Resources.Group {
         return undefined as never;
       }
       await uniqueDisplayName(() => ctx.db.transaction(async (trx) => {
-        if (!(await lockIdpGroup(trx, ctx.scope, id))) throw scimError(404, null, `Group ${id} not found`);
+        const locked = await lockIdpGroup(trx, ctx.scope, id);
+        if (!locked) throw scimError(404, null, `Group ${id} not found`);
         for (const step of steps) await applyGroupStep(trx, ctx.scope, id, step);
+        if (touched) {
+          const { extensions } = applyUndeclaredOperations(Operations, undeclaredExtensionsOf(locked.resource, "Group"), "Group");
+          const current = (await findIdpGroup(trx, ctx.scope, id))!; // the steps above may have renamed it
+          await replaceIdpGroupResource(trx, ctx.scope, id, withUndeclaredExtensions(current.resource, extensions, "Group"));
+        }
         await recordSnapshotChange(trx, ctx.scope, `SCIM PATCH /Groups/${id}`, null);
       }));
       return undefined as never;
