@@ -12,7 +12,6 @@ import { remindHeldRuns } from "../reconcile/runs.ts";
 import { ReconcileScheduler } from "./reconcile-scheduler.ts";
 import { WebhookDispatcher } from "../webhooks/webhook-dispatcher.ts";
 import { job, type JobQueue, type JobSpec, type TaskHandlers } from "./job-queue.ts";
-import { GraphileQueue } from "./graphile-queue.ts";
 import { InProcessQueue } from "./in-process-queue.ts";
 import { claimSlot, forgetOldSlots, slotOf } from "./schedule-slots.ts";
 import { spreadAcrossSlot } from "./slot-spread.ts";
@@ -43,7 +42,7 @@ const SPREAD = 0.8;
 const COALESCE_MS = 5;
 
 export class BackgroundWork {
-  readonly queue: JobQueue;
+  queue!: JobQueue;
   readonly replica: string;
   private readonly db: Knex;
   private readonly webhooks: WebhookDispatcher;
@@ -59,9 +58,22 @@ export class BackgroundWork {
     this.replica = options.replica;
     this.webhooks = options.webhooks ?? new WebhookDispatcher({ db: this.db, log: options.log });
     this.reconciles = new ReconcileScheduler({ db: this.db, log: options.log, replica: this.replica });
-    this.queue = options.database.url
-      ? new GraphileQueue({ url: options.database.url, db: this.db, log: options.log, concurrency: options.concurrency, schema: options.queueSchema, replica: this.replica })
-      : new InProcessQueue(options.log, 1);
+    if (!options.database.url) this.queue = new InProcessQueue(options.log, 1);
+  }
+
+  /**
+   * graphile-worker's schema: `graphile_worker` beside tables in `public`, else `<schema>_jobs`, so
+   * idsync installations kept apart by search_path in one database keep their queues apart too.
+   */
+  private async openQueue(): Promise<JobQueue> {
+    if (this.queue) return this.queue;
+    const { rows: [row] } = await runSql<{ schema: string }>(this.db, `select current_schema() as schema`);
+    const schema = this.options.queueSchema ?? (row!.schema === "public" ? "graphile_worker" : `${row!.schema}_jobs`);
+    const { database, log, concurrency } = this.options;
+    // loaded only on PostgreSQL: the embedded database's start does not pay for graphile-worker's imports
+    const { GraphileQueue } = await import("./graphile-queue.ts");
+    this.queue = new GraphileQueue({ url: database.url!, db: this.db, log, concurrency, schema, replica: this.replica });
+    return this.queue;
   }
 
   /** What each job does. */
@@ -93,7 +105,7 @@ export class BackgroundWork {
 
   /** Starts the workers, the schedules and the wake-ups, then queues what was left pending. */
   async start(): Promise<void> {
-    await this.queue.start(this.handlers());
+    await (await this.openQueue()).start(this.handlers());
     this.unlisten.push(await this.options.database.listen("idsync_reconcile_requested", (accountId) => (accountId ? this.want(accountId) : void this.sweep())));
     this.unlisten.push(await this.options.database.listen("idsync_event_recorded", () => this.wantWebhooks()));
     this.fullTask = cron.schedule(this.options.fullReconcileSchedule, (context) => this.fullReconcileSlot(slotOf(context.date)), {
@@ -177,6 +189,6 @@ export class BackgroundWork {
     await this.fullTask?.stop();
     if (this.wakeTimer) clearTimeout(this.wakeTimer);
     for (const unlisten of this.unlisten.splice(0)) await unlisten();
-    await this.queue.stop();
+    await this.queue?.stop();
   }
 }
