@@ -1,6 +1,7 @@
 // The one place that reads the environment. Parsed once at start, validated, frozen.
 import { isIP } from "node:net";
 import path from "node:path";
+import cron from "node-cron";
 
 /** Everything idsync can be configured with; every field has its default here. */
 export interface Settings {
@@ -32,6 +33,8 @@ export interface Settings {
   readonly scimMaxPageSize: number;
   /** Per-SCIM-token request rate: refill per second and burst. */
   readonly scimRateLimit: { readonly ratePerSecond: number; readonly burst: number };
+  /** Cron expression (UTC) of the full reconcile of every account, which repairs drift. */
+  readonly fullReconcileSchedule: string;
 }
 
 export class ConfigError extends Error {
@@ -100,6 +103,13 @@ function trustProxy(env: Env): boolean | number | readonly string[] {
   return Object.freeze(entries);
 }
 
+function cronExpression(env: Env, name: string, fallback: string): string {
+  const raw = env[name]?.trim();
+  if (raw === undefined || raw === "") return fallback;
+  if (!cron.validate(raw)) throw new ConfigError(name, `expected a cron expression such as "${fallback}", got "${raw}"`);
+  return raw;
+}
+
 /** Reads settings from an environment (process.env by default); throws ConfigError with a one-line reason. */
 export function loadSettings(env: Env = process.env): Settings {
   const port = integer(env, "PORT", 8080, 0, 65535);
@@ -132,6 +142,7 @@ export function loadSettings(env: Env = process.env): Settings {
       ratePerSecond: integer(env, "IDSYNC_SCIM_RATE_LIMIT", 100, 1, 1_000_000),
       burst: integer(env, "IDSYNC_SCIM_RATE_BURST", 1000, 1, 10_000_000),
     }),
+    fullReconcileSchedule: cronExpression(env, "IDSYNC_FULL_RECONCILE_SCHEDULE", "*/10 * * * *"),
   };
   return Object.freeze(settings);
 }

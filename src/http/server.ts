@@ -89,7 +89,7 @@ export async function startServer(settings: Settings, log: Logger, options: Serv
     const pulls = new PullScheduler({ db: database.knex, log, depsFor: options.pullDeps });
     server.on("request", createApp({ db: database.knex, log, settings, publicUrl, pulls }));
     if (settings.demoAccount && database.kind === "pglite") await createDemoAccount(database, publicUrl, announce);
-    const scheduler = options.scheduler === false ? undefined : new ReconcileScheduler({ db: database.knex, log });
+    const scheduler = options.scheduler === false ? undefined : new ReconcileScheduler({ db: database.knex, log, fullReconcileCron: settings.fullReconcileSchedule });
     scheduler?.start();
     // webhooks are sent where the schedulers run; several replicas may send at once (rows are claimed)
     const webhooks = scheduler ? new WebhookDispatcher({ db: database.knex, log }) : undefined;
