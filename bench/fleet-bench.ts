@@ -147,7 +147,7 @@ async function main(): Promise<number> {
   log(`traffic done: ${record.requests} SCIM requests, ${record.failures} failed, ${record.retried} sent on after a network error`);
   await waitForStragglers(lines, slots, seeded.accountIds, slotMs);
 
-  const rate = await measureFleetRateLimit(replicas.map((r) => r.url), seeded.small.at(-1)!.token, RATE_LIMIT.ratePerSecond, RATE_LIMIT.burst, MODE.rateWindowSeconds);
+  const rate = await measureFleetRateLimit(replicas.map((r) => r.url), seeded.small.at(-1)!.token, RATE_LIMIT.ratePerSecond, MODE.rateWindowSeconds);
   log(`rate limit: ${rate.acceptedPerSecond.toFixed(1)} accepted/s across the fleet for a limit of ${RATE_LIMIT.ratePerSecond}/s (${rate.limited} answered 429)`);
   const lost = await countLostChanges(db, record);
   log(`quiesced after ${lost.quiescedAfterSeconds.toFixed(0)} s; ${lost.total} lost changes`);

@@ -11,17 +11,27 @@ export interface RateLimitResult {
   readonly limited: number;
   readonly other: number;
   readonly windowSeconds: number;
+  /** How long the burst took to spend, before the window opened. */
   readonly spendSeconds: number;
 }
 
-export async function measureFleetRateLimit(urls: readonly string[], token: string, ratePerSecond: number, burst: number,
+/** Longest the burst may take to spend before the window opens anyway. */
+const MAX_SPEND_MS = 30_000;
+
+export async function measureFleetRateLimit(urls: readonly string[], token: string, ratePerSecond: number,
   windowSeconds: number, inFlight = 24): Promise<RateLimitResult> {
   const headers = { Authorization: `Bearer ${token}`, Accept: SCIM_JSON };
-  // long enough to drain a burst on every replica even at the refill rate's pace
-  const spendSeconds = Math.max(2, Math.ceil(burst / ratePerSecond / 4));
   const started = Date.now();
-  const windowFrom = started + spendSeconds * 1000;
-  const windowTo = windowFrom + windowSeconds * 1000;
+  // the burst is spent once every replica has refused a request (a fleet-wide bucket refuses on all
+  // of them at once; per-replica buckets each in turn): only then does the window open
+  const refusedBy = new Set<string>();
+  let windowFrom = Infinity;
+  let windowTo = Infinity;
+  const openWindow = () => {
+    if (windowFrom !== Infinity) return;
+    windowFrom = Date.now();
+    windowTo = windowFrom + windowSeconds * 1000;
+  };
   let accepted = 0;
   let limited = 0;
   let other = 0;
@@ -32,12 +42,19 @@ export async function measureFleetRateLimit(urls: readonly string[], token: stri
       const status = await request("GET", `${url}/scim/v2/Users?count=1`, headers).then((a) => a.status, () => 0);
       // counted by when the answer came: what the fleet let through within the window
       const at = Date.now();
-      if (at < windowFrom || at >= windowTo) continue;
+      if (at < windowFrom || at >= windowTo) {
+        if (status === 429) refusedBy.add(url);
+        if (refusedBy.size === urls.length || at - started >= MAX_SPEND_MS) openWindow();
+        continue;
+      }
       if (status >= 200 && status < 300) accepted++;
       else if (status === 429) limited++;
       else other++;
     }
   }));
   const acceptedPerSecond = accepted / windowSeconds;
-  return { ratio: Number((acceptedPerSecond / ratePerSecond).toFixed(3)), acceptedPerSecond, accepted, limited, other, windowSeconds, spendSeconds };
+  return {
+    ratio: Number((acceptedPerSecond / ratePerSecond).toFixed(3)), acceptedPerSecond, accepted, limited, other, windowSeconds,
+    spendSeconds: Number(((windowFrom - started) / 1000).toFixed(1)),
+  };
 }
