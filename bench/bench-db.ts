@@ -42,14 +42,21 @@ let lockedName = DB_NAME;
 /**
  * Takes the bench lock (a session advisory lock, held until dropBenchDatabase) and recreates the
  * database (idsync_bench unless another bench names its own): one bench at a time on one PostgreSQL.
+ * With `waitMs`, waits that long for another bench to finish rather than failing at once.
  */
-export async function createBenchDatabase(name = DB_NAME): Promise<void> {
+export async function createBenchDatabase(name = DB_NAME, options: { waitMs?: number; onWait?: () => void } = {}): Promise<void> {
   const client = new pg.Client({ connectionString: adminUrl });
   await client.connect();
-  const { rows: [row] } = await client.query<{ locked: boolean }>("select pg_try_advisory_lock($1) as locked", [BENCH_LOCK]);
-  if (!row?.locked) {
-    await client.end();
-    throw new Error("another `npm run bench` is running against this PostgreSQL; wait for it to finish");
+  const deadline = Date.now() + (options.waitMs ?? 0);
+  for (let waited = false; ; waited = true) {
+    const { rows: [row] } = await client.query<{ locked: boolean }>("select pg_try_advisory_lock($1) as locked", [BENCH_LOCK]);
+    if (row?.locked) break;
+    if (Date.now() >= deadline) {
+      await client.end();
+      throw new Error("another `npm run bench` is running against this PostgreSQL; wait for it to finish");
+    }
+    if (!waited) options.onWait?.();
+    await new Promise((resolve) => setTimeout(resolve, 2000));
   }
   lockClient = client;
   lockedName = name;

@@ -115,7 +115,8 @@ async function waitForStragglers(lines: DoneLines, slots: Set<string>, accountId
 
 async function main(): Promise<number> {
   log(`idsync fleet benchmark${SHORT ? " (short)" : ""}: ${REPLICAS.length} replicas, ${MODE.accounts} small accounts + one of ${MODE.bigUsers} users, ${MODE.slots} slots of ${MODE.slotMinutes} min (${SCHEDULE}), ${MODE.departures} departures`);
-  await createBenchDatabase(DB_NAME);
+  // a shared machine: wait for another bench rather than measure beside it
+  await createBenchDatabase(DB_NAME, { waitMs: 15 * 60_000, onWait: () => log("waiting for another bench on this PostgreSQL to finish (at most 15 min)") });
   const url = databaseUrl(DB_NAME);
   const adminToken = `fleet-${randomBytes(24).toString("hex")}`;
   const seeded = await seed(url, adminToken);
