@@ -14,11 +14,13 @@ export const IDSYNC_APPLICATION = "idsync-bench";
 const BENCH_LOCK = 0x1d5ba9c;
 
 export const adminUrl = process.env.BENCH_DATABASE_URL || "postgres://postgres@127.0.0.1:5432/postgres";
-export const benchUrl = (() => {
+/** The URL of database `name` on the bench's PostgreSQL. */
+export function databaseUrl(name: string): string {
   const url = new URL(adminUrl);
-  url.pathname = `/${DB_NAME}`;
+  url.pathname = `/${name}`;
   return url.toString();
-})();
+}
+export const benchUrl = databaseUrl(DB_NAME);
 
 async function withClient<T>(url: string, work: (client: pg.Client) => Promise<T>): Promise<T> {
   const client = new pg.Client({ connectionString: url });
@@ -35,19 +37,31 @@ export async function benchSql<Row extends pg.QueryResultRow>(text: string, valu
 }
 
 let lockClient: pg.Client | undefined;
+let lockedName = DB_NAME;
 
-/** Takes the bench lock (a session advisory lock, held until dropBenchDatabase) and recreates the database. */
-export async function createBenchDatabase(): Promise<void> {
+/**
+ * Takes the bench lock (a session advisory lock, held until dropBenchDatabase) and recreates the
+ * database (idsync_bench unless another bench names its own): one bench at a time on one PostgreSQL.
+ * With `waitMs`, waits that long for another bench to finish rather than failing at once.
+ */
+export async function createBenchDatabase(name = DB_NAME, options: { waitMs?: number; onWait?: () => void } = {}): Promise<void> {
   const client = new pg.Client({ connectionString: adminUrl });
   await client.connect();
-  const { rows: [row] } = await client.query<{ locked: boolean }>("select pg_try_advisory_lock($1) as locked", [BENCH_LOCK]);
-  if (!row?.locked) {
-    await client.end();
-    throw new Error("another `npm run bench` is running against this PostgreSQL; wait for it to finish");
+  const deadline = Date.now() + (options.waitMs ?? 0);
+  for (let waited = false; ; waited = true) {
+    const { rows: [row] } = await client.query<{ locked: boolean }>("select pg_try_advisory_lock($1) as locked", [BENCH_LOCK]);
+    if (row?.locked) break;
+    if (Date.now() >= deadline) {
+      await client.end();
+      throw new Error("another `npm run bench` is running against this PostgreSQL; wait for it to finish");
+    }
+    if (!waited) options.onWait?.();
+    await new Promise((resolve) => setTimeout(resolve, 2000));
   }
   lockClient = client;
-  await client.query(`drop database if exists ${DB_NAME} with (force)`);
-  await client.query(`create database ${DB_NAME}`);
+  lockedName = name;
+  await client.query(`drop database if exists ${name} with (force)`);
+  await client.query(`create database ${name}`);
 }
 
 /** Drops the database and releases the lock; does nothing when this run never took the lock. */
@@ -55,7 +69,7 @@ export async function dropBenchDatabase(): Promise<void> {
   if (!lockClient) return;
   try {
     // BENCH_KEEP_DB=1 leaves it for a look afterwards (the next run drops it)
-    if (process.env.BENCH_KEEP_DB !== "1") await lockClient.query(`drop database if exists ${DB_NAME} with (force)`);
+    if (process.env.BENCH_KEEP_DB !== "1") await lockClient.query(`drop database if exists ${lockedName} with (force)`);
   } finally {
     await lockClient.end().catch(() => undefined);
     lockClient = undefined;

@@ -11,6 +11,8 @@ import path from "node:path";
 export interface Child {
   readonly name: string;
   readonly process: ChildProcess;
+  /** Where its output goes (removed by stopAllChildren). */
+  readonly logFile: string;
   /** The last lines the child wrote (stdout and stderr together). */
   tail(lines?: number): string;
   exited(): boolean;
@@ -51,6 +53,7 @@ export function startChild(name: string, command: string, args: string[], env: R
   const child: Child = {
     name,
     process: proc,
+    logFile,
     tail(lines = 30) {
       let text = "";
       try {

@@ -25,3 +25,9 @@ test("IDSYNC_TRUST_PROXY: off by default; true, a hop count, or addresses, subne
   }
   expect(() => loadSettings({ IDSYNC_TRUST_PROXY: "1000" })).toThrow(/^IDSYNC_TRUST_PROXY: expected a whole number from 0 to 100/);
 });
+
+test("IDSYNC_FULL_RECONCILE_SCHEDULE: every ten minutes by default; any cron expression node-cron accepts", () => {
+  expect(loadSettings({}).fullReconcileSchedule).toBe("*/10 * * * *");
+  expect(loadSettings({ IDSYNC_FULL_RECONCILE_SCHEDULE: "*/2 * * * *" }).fullReconcileSchedule).toBe("*/2 * * * *");
+  expect(() => loadSettings({ IDSYNC_FULL_RECONCILE_SCHEDULE: "every 2 minutes" })).toThrow(/^IDSYNC_FULL_RECONCILE_SCHEDULE: expected a cron expression/);
+});
