@@ -17,6 +17,8 @@ import { PullScheduler } from "../scheduler/pull-scheduler.ts";
 import { WebhookDispatcher } from "../webhooks/webhook-dispatcher.ts";
 import { markInterruptedRuns } from "../scheduler/interrupted-runs.ts";
 import type { PullDeps } from "../scheduler/pull-run.ts";
+import { MemoryBucketStore } from "../limits/bucket-store.ts";
+import { PostgresBucketStore } from "../limits/postgres-bucket-store.ts";
 
 export interface RunningServer {
   readonly url: string;
@@ -87,7 +89,9 @@ export async function startServer(settings: Settings, log: Logger, options: Serv
     }
     // pulls run on request (`idsync sync`) everywhere, on their schedules only where the scheduler runs
     const pulls = new PullScheduler({ db: database.knex, log, depsFor: options.pullDeps });
-    server.on("request", createApp({ db: database.knex, log, settings, publicUrl, pulls }));
+    // rate limits are shared through PostgreSQL by every replica; the embedded database has one process
+    const limitStore = database.kind === "pglite" ? new MemoryBucketStore() : new PostgresBucketStore(database.knex);
+    server.on("request", createApp({ db: database.knex, log, settings, publicUrl, pulls, limitStore }));
     if (settings.demoAccount && database.kind === "pglite") await createDemoAccount(database, publicUrl, announce);
     const scheduler = options.scheduler === false ? undefined : new ReconcileScheduler({ db: database.knex, log });
     scheduler?.start();

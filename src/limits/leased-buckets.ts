@@ -1,0 +1,194 @@
+// One limit, enforced across the fleet: a token bucket per key lives in a store every replica shares
+// (PostgreSQL), and each replica spends from a local allowance it leases from that bucket. A request
+// served from the allowance touches no database. When the allowance is spent (or a second old), the
+// replica leases again, asking for what it spent in the last second plus one, so at steady state a
+// replica writes about once a second per key it serves, and a key it does not serve costs nothing.
+//
+// Why the fleet cannot exceed the limit: every token spent anywhere was first taken from the shared
+// bucket, which refills at `ratePerSecond` up to `burst` whatever the replicas do; give-backs are
+// capped at the burst too. So from any moment the bucket was full, the fleet spends at most
+// burst + rate × elapsed. Over a window that starts mid-way, the allowances already leased (at most
+// what each replica spent in the second before, plus one) come on top, and they expire a second
+// after their lease, so over 10 s past the burst the fleet stays within about (10 + 1) / 10 of the rate
+// in the worst case, and at the rate when load is steady (what replicas lease, they spend).
+import { MemoryBucketStore, type BucketStore } from "./bucket-store.ts";
+import { refilled, retryAfterSeconds, untilOneToken, type BucketLimit, type LeaseResult } from "./token-bucket.ts";
+
+/** How long leased tokens may be spent; unspent ones go back with the replica's next lease. */
+export const LEASE_MS = 1_000;
+/** A lease the store has not answered by then is given up (its tokens are lost, never spent twice). */
+const STORE_TIMEOUT_MS = 1_000;
+/** After the store fails, this process's own buckets answer for this long before the store is tried again. */
+const STORE_RETRY_MS = 5_000;
+
+/** Where a limit's buckets live and what it reports: the part a caller chooses per deployment. */
+export interface LimitSharing {
+  readonly store: BucketStore;
+  /** Names this limit's buckets in the store (one store holds several limits). */
+  readonly name: string;
+  /** Told when the store stops answering (this process's own buckets then stand in for a few seconds), with the cause. */
+  readonly onStoreDown?: (error: unknown) => void;
+}
+
+export interface LeasedBucketsOptions extends LimitSharing {
+  readonly limit: BucketLimit;
+  readonly now?: () => number;
+  /** Keys with local state at most; the least recently used are forgotten (their shared buckets stay). */
+  readonly maxKeys?: number;
+}
+
+/** This replica's share of one key's bucket. */
+interface Allowance {
+  /** Whole tokens leased and not yet spent. */
+  tokens: number;
+  expiresAt: number;
+  /** Until then this key is refused here without asking the store: the shared bucket was empty. */
+  heldUntil: number;
+  /** The shared bucket as the latest lease left it, to tell when it can pay for one more. */
+  shared: { tokens: number; at: number };
+  /** Spends in whole seconds (this one and the one before), to size the next lease. */
+  spends: { second: number; current: number; previous: number };
+  pending?: Promise<unknown>;
+}
+
+export class LeasedBuckets {
+  private readonly allowances = new Map<string, Allowance>();
+  private readonly limit: BucketLimit;
+  private readonly now: () => number;
+  private readonly fallback: MemoryBucketStore;
+  private storeDownUntil = 0;
+
+  constructor(private readonly options: LeasedBucketsOptions) {
+    this.limit = options.limit;
+    this.now = options.now ?? Date.now;
+    this.fallback = new MemoryBucketStore(this.now, options.maxKeys);
+  }
+
+  /** Spends one token of `key`: 0 when allowed, else the whole seconds to wait (Retry-After). */
+  async take(key: string): Promise<number> {
+    for (let attempt = 0; attempt < 3; attempt++) {
+      const a = this.allowance(key);
+      const now = this.now();
+      if (this.spendOne(a, now)) return 0;
+      if (now < a.heldUntil) return retryAfterSeconds(a.heldUntil - now);
+      if (a.pending) {
+        await a.pending;
+        continue;
+      }
+      if (await this.lease(key, a, 0)) return 0;
+    }
+    return retryAfterSeconds(LEASE_MS);
+  }
+
+  /**
+   * Spends one token of `key` for something that already happened (a failed authentication), even
+   * past the budget: the shared bucket then goes into debt, which holds the key longer. A replica that
+   * had not seen this key fail lets its first attempt through; charging it keeps the fleet's total honest.
+   */
+  async charge(key: string): Promise<void> {
+    for (;;) {
+      const a = this.allowance(key);
+      if (this.spendOne(a, this.now())) return;
+      if (a.pending) {
+        await a.pending;
+        continue;
+      }
+      if (await this.lease(key, a, 1)) return;
+    }
+  }
+
+  /** 0 when `key` may proceed, else the whole seconds to wait. Spends nothing and asks no store. */
+  async retryAfter(key: string): Promise<number> {
+    const a = this.allowances.get(key);
+    if (!a) return 0;
+    if (a.pending) await a.pending;
+    const now = this.now();
+    return now < a.heldUntil ? retryAfterSeconds(a.heldUntil - now) : 0;
+  }
+
+  private allowance(key: string): Allowance {
+    let a = this.allowances.get(key);
+    if (a) {
+      this.allowances.delete(key); // re-inserted last: the Map's order is least-recently-used first
+    } else {
+      a = { tokens: 0, expiresAt: 0, heldUntil: 0, shared: { tokens: this.limit.burst, at: 0 }, spends: { second: 0, current: 0, previous: 0 } };
+    }
+    this.allowances.set(key, a);
+    for (const oldest of this.allowances.keys()) {
+      if (this.allowances.size <= (this.options.maxKeys ?? 100_000)) break;
+      this.allowances.delete(oldest);
+    }
+    return a;
+  }
+
+  private spendOne(a: Allowance, now: number): boolean {
+    if (a.tokens < 1 || now >= a.expiresAt) return false;
+    a.tokens -= 1;
+    this.countSpend(a, now);
+    if (a.tokens < 1) this.holdIfSharedEmpty(a, now);
+    return true;
+  }
+
+  /** Leases more of `key` and spends one of it for the caller; false when nothing was granted. */
+  private async lease(key: string, a: Allowance, must: 0 | 1): Promise<boolean> {
+    const request = { ask: Math.min(this.limit.burst, Math.max(1, Math.ceil(this.spentInLastSecond(a, this.now())) + 1)), must, giveBack: a.tokens };
+    a.tokens = 0;
+    const leasing = this.leaseFromStore(`${this.options.name}:${key}`, request);
+    a.pending = leasing;
+    let result: LeaseResult;
+    try {
+      result = await leasing;
+    } finally {
+      a.pending = undefined;
+    }
+    const now = this.now();
+    a.shared = { tokens: result.remaining, at: now };
+    a.tokens = result.granted;
+    a.expiresAt = now + LEASE_MS;
+    if (result.granted >= 1) return this.spendOne(a, now);
+    // refused until the bucket can pay again, and no sooner than a lease from now: a key over its
+    // limit costs each replica about one write a second, however hard it is hammered
+    a.heldUntil = now + Math.max(LEASE_MS, untilOneToken(result.remaining, this.limit));
+    return false;
+  }
+
+  private async leaseFromStore(key: string, request: Parameters<BucketStore["lease"]>[1]): Promise<LeaseResult> {
+    if (this.now() < this.storeDownUntil) return this.fallback.leaseNow(key, request, this.limit);
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      const timeout = new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`the limit store did not answer within ${STORE_TIMEOUT_MS} ms`)), STORE_TIMEOUT_MS);
+      });
+      return await Promise.race([this.options.store.lease(key, request, this.limit), timeout]);
+    } catch (error) {
+      this.storeDownUntil = this.now() + STORE_RETRY_MS;
+      this.options.onStoreDown?.(error);
+      return this.fallback.leaseNow(key, request, this.limit);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /** Nothing left here and the shared bucket (as last seen, refilled since) cannot pay for one more: hold. */
+  private holdIfSharedEmpty(a: Allowance, now: number): void {
+    const shared = refilled(a.shared, now, this.limit);
+    if (shared < 1) a.heldUntil = Math.max(a.heldUntil, now + untilOneToken(shared, this.limit));
+  }
+
+  private countSpend(a: Allowance, now: number): void {
+    this.rollSeconds(a, now);
+    a.spends.current += 1;
+  }
+
+  /** Spends over the last second, the earlier whole second weighted by how much of it is still inside. */
+  private spentInLastSecond(a: Allowance, now: number): number {
+    this.rollSeconds(a, now);
+    return a.spends.current + a.spends.previous * (1 - (now % 1000) / 1000);
+  }
+
+  private rollSeconds(a: Allowance, now: number): void {
+    const second = Math.floor(now / 1000);
+    if (second === a.spends.second) return;
+    a.spends = { second, current: 0, previous: second === a.spends.second + 1 ? a.spends.current : 0 };
+  }
+}
