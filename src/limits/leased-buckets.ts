@@ -41,7 +41,10 @@ export interface LeasedBucketsOptions extends LimitSharing {
 interface Allowance {
   /** Whole tokens leased and not yet spent. */
   tokens: number;
+  /** The latest lease's end: its tokens are spendable until then. */
   expiresAt: number;
+  /** The latest lease granted less than it asked: the shared bucket is at its limit. */
+  short: boolean;
   /** Until then this key is refused here without asking the store: the shared bucket was empty. */
   heldUntil: number;
   /** The shared bucket as the latest lease left it, to tell when it can pay for one more. */
@@ -111,7 +114,7 @@ export class LeasedBuckets {
     if (a) {
       this.allowances.delete(key); // re-inserted last: the Map's order is least-recently-used first
     } else {
-      a = { tokens: 0, expiresAt: 0, heldUntil: 0, shared: { tokens: this.limit.burst, at: 0 }, spends: { second: 0, current: 0, previous: 0 } };
+      a = { tokens: 0, expiresAt: 0, short: false, heldUntil: 0, shared: { tokens: this.limit.burst, at: 0 }, spends: { second: 0, current: 0, previous: 0 } };
     }
     this.allowances.set(key, a);
     for (const oldest of this.allowances.keys()) {
@@ -125,7 +128,7 @@ export class LeasedBuckets {
     if (a.tokens < 1 || now >= a.expiresAt) return false;
     a.tokens -= 1;
     this.countSpend(a, now);
-    if (a.tokens < 1) this.holdIfSharedEmpty(a, now);
+    if (a.tokens < 1) this.holdWhenSpent(a, now);
     return true;
   }
 
@@ -145,10 +148,9 @@ export class LeasedBuckets {
     a.shared = { tokens: result.remaining, at: now };
     a.tokens = result.granted;
     a.expiresAt = now + LEASE_MS;
+    a.short = result.granted < request.ask;
     if (result.granted >= 1) return this.spendOne(a, now);
-    // refused until the bucket can pay again, and no sooner than a lease from now: a key over its
-    // limit costs each replica about one write a second, however hard it is hammered
-    a.heldUntil = now + Math.max(LEASE_MS, untilOneToken(result.remaining, this.limit));
+    this.holdWhenSpent(a, now);
     return false;
   }
 
@@ -169,10 +171,16 @@ export class LeasedBuckets {
     }
   }
 
-  /** Nothing left here and the shared bucket (as last seen, refilled since) cannot pay for one more: hold. */
-  private holdIfSharedEmpty(a: Allowance, now: number): void {
+  /**
+   * Nothing is left here. Hold the key (refuse it here, asking no store) while the shared bucket, as
+   * last seen and refilled since, cannot pay for one more; and when the latest lease came up short,
+   * until that lease's second is over too: a key over its limit then costs each replica about one
+   * write a second, however hard it is hammered, and the refill waits in the bucket for the next lease.
+   */
+  private holdWhenSpent(a: Allowance, now: number): void {
     const shared = refilled(a.shared, now, this.limit);
-    if (shared < 1) a.heldUntil = Math.max(a.heldUntil, now + untilOneToken(shared, this.limit));
+    const untilPaid = shared < 1 ? now + untilOneToken(shared, this.limit) : 0;
+    a.heldUntil = Math.max(a.heldUntil, untilPaid, a.short ? a.expiresAt : 0);
   }
 
   private countSpend(a: Allowance, now: number): void {
