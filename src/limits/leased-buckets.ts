@@ -100,11 +100,18 @@ export class LeasedBuckets {
     }
   }
 
-  /** 0 when `key` may proceed, else the whole seconds to wait. Spends nothing and asks no store. */
+  /**
+   * 0 when `key` may proceed, else the whole seconds to wait. Spends nothing. Asks the store only for a
+   * key spent here within the last second that has nothing left here (a client failing right now): so
+   * replicas together let it try no more than its budget, while a key that is not failing costs nothing.
+   */
   async retryAfter(key: string): Promise<number> {
     const a = this.allowances.get(key);
     if (!a) return 0;
     if (a.pending) await a.pending;
+    if (!this.spendable(a, this.now()) && this.now() >= a.heldUntil && this.spentInLastSecond(a, this.now()) > 0) {
+      await (a.pending ?? this.lease(key, a, 0, false));
+    }
     const now = this.now();
     return now < a.heldUntil ? retryAfterSeconds(a.heldUntil - now) : 0;
   }
@@ -124,16 +131,20 @@ export class LeasedBuckets {
     return a;
   }
 
+  private spendable(a: Allowance, now: number): boolean {
+    return a.tokens >= 1 && now < a.expiresAt;
+  }
+
   private spendOne(a: Allowance, now: number): boolean {
-    if (a.tokens < 1 || now >= a.expiresAt) return false;
+    if (!this.spendable(a, now)) return false;
     a.tokens -= 1;
     this.countSpend(a, now);
     if (a.tokens < 1) this.holdWhenSpent(a, now);
     return true;
   }
 
-  /** Leases more of `key` and spends one of it for the caller; false when nothing was granted. */
-  private async lease(key: string, a: Allowance, must: 0 | 1): Promise<boolean> {
+  /** Leases more of `key` and (unless `spend` is false) spends one of it for the caller; false when nothing was granted. */
+  private async lease(key: string, a: Allowance, must: 0 | 1, spend = true): Promise<boolean> {
     const request = { ask: Math.min(this.limit.burst, Math.max(1, Math.ceil(this.spentInLastSecond(a, this.now())) + 1)), must, giveBack: a.tokens };
     a.tokens = 0;
     const leasing = this.leaseFromStore(`${this.options.name}:${key}`, request);
@@ -149,7 +160,7 @@ export class LeasedBuckets {
     a.tokens = result.granted;
     a.expiresAt = now + LEASE_MS;
     a.short = result.granted < request.ask;
-    if (result.granted >= 1) return this.spendOne(a, now);
+    if (result.granted >= 1) return spend ? this.spendOne(a, now) : true;
     this.holdWhenSpent(a, now);
     return false;
   }

@@ -11,6 +11,11 @@ import { migrateToLatest } from "../../src/db/migrations.ts";
 export interface TestDatabase {
   readonly kind: "postgres" | "pglite";
   readonly knex: Knex;
+  /**
+   * Another connection pool on the same database, as another replica of `idsync serve` would hold
+   * (PostgreSQL); the embedded PGlite has one session, so there it is the same pool. Closed with the database.
+   */
+  anotherPool(): Knex;
   /** Empties every table (run between tests that need a clean slate). */
   reset(): Promise<void>;
   close(): Promise<void>;
@@ -26,11 +31,18 @@ export async function openTestDatabase(): Promise<TestDatabase> {
     await admin.raw(`create schema ${schema}`);
     const knex = postgresKnex(url, schema);
     await migrateToLatest(knex, schema);
+    const pools: Knex[] = [];
     return {
       kind: "postgres",
       knex,
+      anotherPool: () => {
+        const pool = postgresKnex(url, schema);
+        pools.push(pool);
+        return pool;
+      },
       reset: async () => void (await knex.raw(`truncate ${TABLES} cascade`)),
       async close() {
+        await Promise.all(pools.map((pool) => pool.destroy()));
         await knex.destroy();
         await admin.raw(`drop schema ${schema} cascade`);
         await admin.destroy();
@@ -42,6 +54,7 @@ export async function openTestDatabase(): Promise<TestDatabase> {
   return {
     kind: "pglite",
     knex: db.knex,
+    anotherPool: () => db.knex,
     reset: async () => void (await db.knex.raw(`truncate ${TABLES} cascade`)),
     close: () => db.close(),
   };
