@@ -12,7 +12,7 @@
 // after their lease, so over 10 s past the burst the fleet stays within about (10 + 1) / 10 of the rate
 // in the worst case, and at the rate when load is steady (what replicas lease, they spend).
 import { MemoryBucketStore, type BucketStore } from "./bucket-store.ts";
-import { refilled, retryAfterSeconds, untilOneToken, type BucketLimit, type LeaseResult } from "./token-bucket.ts";
+import { refilled, retryAfterSeconds, untilOneToken, type BucketLimit, type LeaseRequest, type LeaseResult } from "./token-bucket.ts";
 
 /** How long leased tokens may be spent; unspent ones go back with the replica's next lease. */
 export const LEASE_MS = 1_000;
@@ -52,6 +52,8 @@ interface Allowance {
   /** Spends in whole seconds (this one and the one before), to size the next lease. */
   spends: { second: number; current: number; previous: number };
   pending?: Promise<unknown>;
+  /** Callers waiting for the pending lease: the next lease asks for them too. */
+  waiting: number;
 }
 
 export class LeasedBuckets {
@@ -68,19 +70,8 @@ export class LeasedBuckets {
   }
 
   /** Spends one token of `key`: 0 when allowed, else the whole seconds to wait (Retry-After). */
-  async take(key: string): Promise<number> {
-    for (let attempt = 0; attempt < 3; attempt++) {
-      const a = this.allowance(key);
-      const now = this.now();
-      if (this.spendOne(a, now)) return 0;
-      if (now < a.heldUntil) return retryAfterSeconds(a.heldUntil - now);
-      if (a.pending) {
-        await a.pending;
-        continue;
-      }
-      if (await this.lease(key, a, 0)) return 0;
-    }
-    return retryAfterSeconds(LEASE_MS);
+  take(key: string): Promise<number> {
+    return this.spend(key, 0);
   }
 
   /**
@@ -89,15 +80,7 @@ export class LeasedBuckets {
    * had not seen this key fail lets its first attempt through; charging it keeps the fleet's total honest.
    */
   async charge(key: string): Promise<void> {
-    for (;;) {
-      const a = this.allowance(key);
-      if (this.spendOne(a, this.now())) return;
-      if (a.pending) {
-        await a.pending;
-        continue;
-      }
-      if (await this.lease(key, a, 1)) return;
-    }
+    await this.spend(key, 1);
   }
 
   /**
@@ -121,7 +104,7 @@ export class LeasedBuckets {
     if (a) {
       this.allowances.delete(key); // re-inserted last: the Map's order is least-recently-used first
     } else {
-      a = { tokens: 0, expiresAt: 0, short: false, heldUntil: 0, shared: { tokens: this.limit.burst, at: 0 }, spends: { second: 0, current: 0, previous: 0 } };
+      a = { tokens: 0, expiresAt: 0, short: false, heldUntil: 0, shared: { tokens: this.limit.burst, at: 0 }, spends: { second: 0, current: 0, previous: 0 }, waiting: 0 };
     }
     this.allowances.set(key, a);
     for (const oldest of this.allowances.keys()) {
@@ -129,6 +112,26 @@ export class LeasedBuckets {
       this.allowances.delete(oldest);
     }
     return a;
+  }
+
+  /** `must`: spend even past the budget (a lease with must = 1 always grants), so this never gives up. */
+  private async spend(key: string, must: 0 | 1): Promise<number> {
+    for (let attempt = 0; must === 1 || attempt < 3; attempt++) {
+      const a = this.allowance(key);
+      const now = this.now();
+      if (this.spendOne(a, now)) return 0;
+      if (must === 0 && now < a.heldUntil) return retryAfterSeconds(a.heldUntil - now);
+      if (a.pending) {
+        // counted until this caller runs again (a pending lease never rejects): callers resume in the
+        // order they queued, so the first to resume leases for all those still queued behind it
+        a.waiting += 1;
+        await a.pending;
+        a.waiting -= 1;
+        continue;
+      }
+      if (await this.lease(key, a, must)) return 0;
+    }
+    return retryAfterSeconds(LEASE_MS);
   }
 
   private spendable(a: Allowance, now: number): boolean {
@@ -145,7 +148,9 @@ export class LeasedBuckets {
 
   /** Leases more of `key` and (unless `spend` is false) spends one of it for the caller; false when nothing was granted. */
   private async lease(key: string, a: Allowance, must: 0 | 1, spend = true): Promise<boolean> {
-    const request = { ask: Math.min(this.limit.burst, Math.max(1, Math.ceil(this.spentInLastSecond(a, this.now())) + 1)), must, giveBack: a.tokens };
+    // what this key spent here in the last second, the callers queued behind this lease, and this one
+    const ask = Math.min(this.limit.burst, Math.ceil(this.spentInLastSecond(a, this.now())) + a.waiting + 1);
+    const request = { ask, must, giveBack: a.tokens };
     a.tokens = 0;
     const leasing = this.leaseFromStore(`${this.options.name}:${key}`, request);
     a.pending = leasing;
@@ -165,7 +170,7 @@ export class LeasedBuckets {
     return false;
   }
 
-  private async leaseFromStore(key: string, request: Parameters<BucketStore["lease"]>[1]): Promise<LeaseResult> {
+  private async leaseFromStore(key: string, request: LeaseRequest): Promise<LeaseResult> {
     if (this.now() < this.storeDownUntil) return this.fallback.leaseNow(key, request, this.limit);
     let timer: NodeJS.Timeout | undefined;
     try {

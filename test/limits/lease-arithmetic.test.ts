@@ -69,6 +69,13 @@ describe("a replica's allowance", () => {
     expect(store.leasesTaken).toBeLessThanOrEqual(10 + 8);
   });
 
+  test("a hundred requests at once on a cold key are all served from the burst, in a few leases", async () => {
+    const { store, engines: [one] } = fleet(1, { ratePerSecond: 100, burst: 1_000 });
+    const waits = await Promise.all(Array.from({ length: 100 }, () => one!.take("okta-push")));
+    expect(waits.every((w) => w === 0)).toBe(true);
+    expect(store.leasesTaken).toBeLessThanOrEqual(3);
+  });
+
   test("three replicas hammering one key accept the rate, not three times it, with a couple of leases a second each", async () => {
     const limit = { ratePerSecond: 100, burst: 1_000 };
     const { clock, store, engines } = fleet(3, limit);
