@@ -11,6 +11,9 @@
 // what each replica spent in the second before, plus one) come on top, and they expire a second
 // after their lease, so over 10 s past the burst the fleet stays within about (10 + 1) / 10 of the rate
 // in the worst case, and at the rate when load is steady (what replicas lease, they spend).
+//
+// (rate-limiter-flexible, the usual npm choice, has a PostgreSQL limiter, but it counts a fixed
+// window with one upsert per request; its in-memory block only starts once a key is over its limit.)
 import { MemoryBucketStore, type BucketStore } from "./bucket-store.ts";
 import { refilled, retryAfterSeconds, untilOneToken, type BucketLimit, type LeaseRequest, type LeaseResult } from "./token-bucket.ts";
 

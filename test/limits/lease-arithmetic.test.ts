@@ -69,6 +69,17 @@ describe("a replica's allowance", () => {
     expect(store.leasesTaken).toBeLessThanOrEqual(10 + 8);
   });
 
+  test("three replicas sharing 90 % of the limit evenly refuse nothing, at about one lease a second each", async () => {
+    const { clock, store, engines } = fleet(3, { ratePerSecond: 100, burst: 1_000 });
+    let refused = 0;
+    for (let i = 0; i < 90 * 30; i++) {
+      clock.now = Math.round(i * (1000 / 90));
+      if ((await engines[i % 3]!.take("k")) !== 0) refused++;
+    }
+    expect(refused).toBe(0);
+    expect(store.leasesTaken / 3 / 30).toBeLessThanOrEqual(1.5);
+  });
+
   test("a hundred requests at once on a cold key are all served from the burst, in a few leases", async () => {
     const { store, engines: [one] } = fleet(1, { ratePerSecond: 100, burst: 1_000 });
     const waits = await Promise.all(Array.from({ length: 100 }, () => one!.take("okta-push")));
