@@ -32,7 +32,7 @@ export interface Settings {
   readonly scimBodyLimitBytes: number;
   /** Largest page a SCIM list returns, whatever `count` asks for. */
   readonly scimMaxPageSize: number;
-  /** Per-SCIM-token request rate: refill per second and burst. */
+  /** Per-SCIM-token request rate, for the whole fleet (src/limits): refill per second and burst. */
   readonly scimRateLimit: { readonly ratePerSecond: number; readonly burst: number };
   /** When every account's full reconcile is queued (cron, UTC); its jobs spread over the slot. */
   readonly fullReconcileSchedule: string;

@@ -13,6 +13,8 @@ import { statusRouter } from "./status/status-router.ts";
 import type { PullScheduler } from "../scheduler/pull-scheduler.ts";
 import { measureDatabase, measureSchedules, registry, scimRequests, scimRouteLabel } from "../metrics/metrics.ts";
 import { listSchedules } from "../scheduler/schedule-list.ts";
+import type { BucketStore } from "../limits/bucket-store.ts";
+import { PostgresBucketStore } from "../limits/postgres-bucket-store.ts";
 
 export interface AppOptions {
   db: Knex;
@@ -21,6 +23,12 @@ export interface AppOptions {
   publicUrl: string;
   /** Runs pulls for `idsync sync` (absent: the admin API offers no sync). */
   pulls?: PullScheduler;
+  /**
+   * Where rate limits and failed-authentication budgets live. Default: the `limit_buckets` table of
+   * `db`, shared by every replica on it. The embedded database passes this process's own store (one
+   * process holds it, so that is the whole fleet, at no database write).
+   */
+  limitStore?: BucketStore;
 }
 
 /**
@@ -41,7 +49,7 @@ function securityHeaders(): express.RequestHandler {
   return (req, res, next) => (req.secure ? overHttps : overHttp)(req, res, next);
 }
 
-export function createApp({ db, log, settings, publicUrl, pulls }: AppOptions): express.Express {
+export function createApp({ db, log, settings, publicUrl, pulls, limitStore = new PostgresBucketStore(db) }: AppOptions): express.Express {
   const app = express();
   app.disable("x-powered-by");
   // req.secure and req.host believe X-Forwarded-Proto/-Host only from the proxies named here
@@ -90,9 +98,9 @@ export function createApp({ db, log, settings, publicUrl, pulls }: AppOptions): 
   });
   app.use(SCIM_PATH, createScimRouter({
     db, log, publicUrl, bodyLimitBytes: settings.scimBodyLimitBytes, maxPageSize: settings.scimMaxPageSize,
-    rateLimit: settings.scimRateLimit,
+    rateLimit: settings.scimRateLimit, limitStore,
   }));
-  app.use(ADMIN_PATH, createAdminRouter({ db, log, publicUrl, pulls }));
+  app.use(ADMIN_PATH, createAdminRouter({ db, log, publicUrl, pulls, limitStore }));
   app.use(statusRouter(db, settings.fullReconcileSchedule));
   app.use((_req, res) => {
     res.status(404).json({ status: 404, detail: "Not found. SCIM is served at /scim/v2, the admin API at /admin/v1." });

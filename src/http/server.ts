@@ -16,6 +16,8 @@ import { PullScheduler } from "../scheduler/pull-scheduler.ts";
 import { BackgroundWork } from "../scheduler/background-work.ts";
 import { markInterruptedRuns } from "../scheduler/interrupted-runs.ts";
 import type { PullDeps } from "../scheduler/pull-run.ts";
+import { MemoryBucketStore } from "../limits/bucket-store.ts";
+import { PostgresBucketStore } from "../limits/postgres-bucket-store.ts";
 
 export interface RunningServer {
   readonly url: string;
@@ -86,7 +88,9 @@ export async function startServer(settings: Settings, log: Logger, options: Serv
     }
     // pulls run on request (`idsync sync`) everywhere, on their schedules only where the scheduler runs
     const pulls = new PullScheduler({ db: database.knex, log, depsFor: options.pullDeps });
-    server.on("request", createApp({ db: database.knex, log, settings, publicUrl, pulls }));
+    // rate limits are shared through PostgreSQL by every replica; the embedded database has one process
+    const limitStore = database.kind === "pglite" ? new MemoryBucketStore() : new PostgresBucketStore(database.knex);
+    server.on("request", createApp({ db: database.knex, log, settings, publicUrl, pulls, limitStore }));
     if (settings.demoAccount && database.kind === "pglite") await createDemoAccount(database, publicUrl, announce);
     // the background (reconciles, full reconciles, pulls, webhooks) runs where the scheduler runs;
     // HTTP-only replicas (`serve --no-scheduler`) only write the rows that wake it

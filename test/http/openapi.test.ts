@@ -11,6 +11,7 @@ import { createAdminRouter } from "../../src/http/admin/admin-router.ts";
 import { ADMIN_OPENAPI, openApiRoute, type Operation, type PathItem } from "../../src/http/admin/openapi.ts";
 import { webhookRoutes } from "../../src/http/admin/webhook-routes.ts";
 import { PullScheduler } from "../../src/scheduler/pull-scheduler.ts";
+import { MemoryBucketStore } from "../../src/limits/bucket-store.ts";
 import { openTestDatabase, type TestDatabase } from "../support/test-database.ts";
 
 const METHODS = ["get", "put", "post", "delete", "patch"] as const;
@@ -142,7 +143,7 @@ describe("the document is structurally valid OpenAPI 3.1", () => {
 describe("the document covers the real admin router", () => {
   test("every registered route is documented, and every documented route is registered", async () => {
     const pulls = new PullScheduler({ db: db.knex, log: createLogger("silent") }); // never started
-    const router = createAdminRouter({ db: db.knex, log: createLogger("silent"), publicUrl: "http://idsync.test", pulls });
+    const router = createAdminRouter({ db: db.knex, log: createLogger("silent"), publicUrl: "http://idsync.test", pulls, limitStore: new MemoryBucketStore() });
     // openApiRoute (before the token check) and webhookRoutes are mounted on the admin router by their
     // owners; counted whether or not they are yet
     const real = new Set([...routesOf(router), ...routesOf(openApiRoute()), ...routesOf(webhookRoutes(db.knex, () => "operator:test"))]);

@@ -455,23 +455,23 @@ describe("token guessing is rate-limited", { timeout: TIMEOUT }, () => {
 });
 
 describe("AuthThrottle", () => {
-  test("only failures drain a client's bucket; it refills at the configured rate; clients are independent", () => {
+  test("only failures drain a client's bucket; it refills at the configured rate; clients are independent", async () => {
     let now = 0;
     const throttle = new AuthThrottle({ burst: 3, refillPerSecond: 1, maxClients: 2 }, () => now);
     for (let i = 0; i < 3; i++) {
-      expect(throttle.retryAfter("a")).toBe(0);
-      throttle.fail("a");
+      expect(await throttle.retryAfter("a")).toBe(0);
+      await throttle.fail("a");
     }
-    expect(throttle.retryAfter("a")).toBe(1);
-    expect(throttle.retryAfter("b")).toBe(0);
+    expect(await throttle.retryAfter("a")).toBe(1);
+    expect(await throttle.retryAfter("b")).toBe(0);
     now += 1_000;
-    expect(throttle.retryAfter("a")).toBe(0);
-    throttle.fail("a");
-    expect(throttle.retryAfter("a")).toBe(1);
+    expect(await throttle.retryAfter("a")).toBe(0);
+    await throttle.fail("a");
+    expect(await throttle.retryAfter("a")).toBe(1);
     // beyond maxClients the longest-idle client is forgotten
-    throttle.fail("b");
-    throttle.fail("c");
+    await throttle.fail("b");
+    await throttle.fail("c");
     now += 0;
-    expect(throttle.retryAfter("a")).toBe(0);
+    expect(await throttle.retryAfter("a")).toBe(0);
   });
 });

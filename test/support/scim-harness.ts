@@ -10,6 +10,7 @@ import { createAccount } from "../../src/accounts/accounts.ts";
 import { createScimConnection } from "../../src/accounts/connections.ts";
 import { createAdminToken } from "../../src/accounts/admin-tokens.ts";
 import { PullScheduler } from "../../src/scheduler/pull-scheduler.ts";
+import { MemoryBucketStore } from "../../src/limits/bucket-store.ts";
 import { openTestDatabase, type TestDatabase } from "./test-database.ts";
 
 export interface ScimResponse {
@@ -79,7 +80,9 @@ export async function startScimHarness(options: { env?: Record<string, string>; 
   const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   const log = options.log ?? createLogger("silent");
   const pulls = options.pulls ? new PullScheduler({ db: db.knex, log }) : undefined;
-  server.on("request", createApp({ db: db.knex, log, settings, publicUrl: url, pulls }));
+  // limits as `idsync serve` keeps them: in PostgreSQL (shared), in this process on the embedded database
+  const limitStore = db.kind === "pglite" ? new MemoryBucketStore() : undefined;
+  server.on("request", createApp({ db: db.knex, log, settings, publicUrl: url, pulls, limitStore }));
   const scimUrl = `${url}/scim/v2`;
   const adminToken = await createAdminToken(db.knex, "test");
   return {

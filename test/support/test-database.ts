@@ -15,6 +15,11 @@ export interface TestDatabase extends Database {
   readonly knex: Knex;
   /** graphile-worker's schema for this test file's jobs (PostgreSQL: each test file has its own). */
   readonly queueSchema?: string;
+  /**
+   * Another connection pool on the same database, as another replica of `idsync serve` would hold
+   * (PostgreSQL); the embedded PGlite has one session, so there it is the same pool. Closed with the database.
+   */
+  anotherPool(): Knex;
   /** Empties every table (run between tests that need a clean slate). */
   reset(): Promise<void>;
   close(): Promise<void>;
@@ -30,6 +35,7 @@ export async function openTestDatabase(): Promise<TestDatabase> {
     await admin.raw(`create schema ${schema}`);
     const knex = postgresKnex(url, schema);
     await migrateToLatest(knex, schema);
+    const pools: Knex[] = [];
     return {
       kind: "postgres",
       knex,
@@ -37,8 +43,14 @@ export async function openTestDatabase(): Promise<TestDatabase> {
       description: `PostgreSQL schema ${schema}`,
       queueSchema: `${schema}_jobs`,
       listen: (channel, onMessage) => listenOnPostgres(url, channel, onMessage),
+      anotherPool: () => {
+        const pool = postgresKnex(url, schema);
+        pools.push(pool);
+        return pool;
+      },
       reset: async () => void (await knex.raw(`truncate ${TABLES} cascade`)),
       async close() {
+        await Promise.all(pools.map((pool) => pool.destroy()));
         await knex.destroy();
         await admin.raw(`drop schema ${schema} cascade`);
         await admin.raw(`drop schema if exists ${schema}_jobs cascade`);
@@ -53,6 +65,7 @@ export async function openTestDatabase(): Promise<TestDatabase> {
     knex: db.knex,
     description: "embedded PGlite in memory",
     listen: db.listen,
+    anotherPool: () => db.knex,
     reset: async () => void (await db.knex.raw(`truncate ${TABLES} cascade`)),
     close: () => db.close(),
   };

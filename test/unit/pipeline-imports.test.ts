@@ -59,12 +59,14 @@ function allImports(file: string): string[] {
   });
 }
 
-test("no stage imports a shell, and accounts and the snapshot never import a source (type imports included)", () => {
+test("no stage imports a shell, accounts and the snapshot never import a source, and limits import nothing of ours above them (type imports included)", () => {
   const SHELLS = ["src/http", "src/cli", "src/scheduler"];
   const rules: Array<[string, string[]]> = [
-    ...["src/sources", "src/snapshot", "src/mapping", "src/reconcile", "src/accounts", "src/audit", "src/webhooks"].map((dir): [string, string[]] => [dir, SHELLS]),
+    ...["src/sources", "src/snapshot", "src/mapping", "src/reconcile", "src/accounts", "src/audit", "src/webhooks", "src/limits"].map((dir): [string, string[]] => [dir, SHELLS]),
     ["src/accounts", ["src/sources"]],
     ["src/snapshot", ["src/sources"]],
+    // a service under the SCIM router, the admin API and the auth throttle alike
+    ["src/limits", ["src/sources", "src/accounts", "src/snapshot", "src/mapping", "src/reconcile", "src/db"]],
   ];
   const offences = rules.flatMap(([dir, forbidden]) => files(dir).flatMap((file) =>
     allImports(file).filter((t) => forbidden.some((f) => t.startsWith(f + path.sep))).map((t) => `${file} imports ${t}`)));

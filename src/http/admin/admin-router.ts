@@ -15,6 +15,7 @@ import { BadRequestError, problemStatus, sendProblem } from "../problem.ts";
 import { SCIM_PATH } from "../../sources/scim/scim-router.ts";
 import { reconcileRoutes } from "./reconcile-routes.ts";
 import { AuthThrottle, clientKey } from "../../accounts/auth-throttle.ts";
+import type { BucketStore } from "../../limits/bucket-store.ts";
 
 export const ADMIN_PATH = "/admin/v1";
 
@@ -34,17 +35,24 @@ function optionalString(value: unknown, name: string): string | undefined {
 
 const actorOf = (req: AdminRequest) => `operator:${req.admin!.name}`;
 
-export function createAdminRouter(options: { db: Knex; log: Logger; publicUrl: string; pulls?: PullScheduler }): express.Router {
+/** `limitStore`: where the failed-authentication budgets live (PostgreSQL for a fleet, this process for the embedded database). */
+export function createAdminRouter(options: { db: Knex; log: Logger; publicUrl: string; limitStore: BucketStore; pulls?: PullScheduler }): express.Router {
   const { db } = options;
   const router = express.Router();
   const scimBaseUrl = `${options.publicUrl}${SCIM_PATH}`;
 
   // GET /openapi.json: the API's description, readable without an admin token
   router.use(openApiRoute());
-  const authThrottle = new AuthThrottle(); // failed authentications per client IP: token guessing
+  // failed authentications per client IP (token guessing), shared by the fleet. If the store cannot
+  // answer, each replica throttles its own share (fail open to the per-replica limit): a guess cannot
+  // succeed while the database is down, since no admin token can be verified then either.
+  const authThrottle = new AuthThrottle({}, Date.now, {
+    store: options.limitStore, name: "admin-auth",
+    onStoreDown: (error) => options.log.warn({ err: error, limit: "admin-auth" }, "the shared limit store did not answer; this replica enforces its own share until it does"),
+  });
   router.use(async (req: AdminRequest, res, next) => {
     const client = clientKey(req);
-    const throttled = authThrottle.retryAfter(client);
+    const throttled = await authThrottle.retryAfter(client);
     if (throttled > 0) {
       res.setHeader("Retry-After", String(throttled));
       return sendProblem(res, 429, "Too Many Requests", "Too many failed authentications from this client; retry after the delay given");
@@ -56,7 +64,7 @@ export function createAdminRouter(options: { db: Knex; log: Logger; publicUrl: s
       return next(error);
     }
     if (!req.admin) {
-      authThrottle.fail(client);
+      await authThrottle.fail(client);
       res.setHeader("WWW-Authenticate", `Bearer realm="idsync admin"`);
       return sendProblem(res, 401, "Unauthorized", adminTokenRefusal(token));
     }

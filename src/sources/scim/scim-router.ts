@@ -16,8 +16,10 @@ import { findResourceType, findSchema, listResourceTypes, listSchemas } from "./
 import type { ScimContext } from "./scim-context.ts";
 import { scimErrorBody } from "./scim-error.ts";
 import { bodyFault, MAX_BODY_DEPTH } from "./body-shape.ts";
-import { TokenBuckets, type RateLimit } from "./rate-limit.ts";
 import { AuthThrottle, clientKey, type AuthThrottleOptions } from "../../accounts/auth-throttle.ts";
+import { LeasedBuckets } from "../../limits/leased-buckets.ts";
+import type { BucketStore } from "../../limits/bucket-store.ts";
+import type { BucketLimit } from "../../limits/token-bucket.ts";
 
 export const SCIM_PATH = "/scim/v2";
 export const SCIM_MEDIA_TYPE = "application/scim+json; charset=utf-8";
@@ -29,7 +31,10 @@ export interface ScimRouterOptions {
   publicUrl: string;
   bodyLimitBytes: number;
   maxPageSize: number;
-  rateLimit: RateLimit;
+  /** Requests per SCIM token: a runaway client cannot starve other tenants. */
+  rateLimit: BucketLimit;
+  /** Where the rate limit's and the throttle's buckets live: PostgreSQL for a fleet, this process for the embedded database. */
+  limitStore: BucketStore;
   /** Throttling of failed authentications per client IP (token guessing); defaults in auth-throttle.ts. */
   authThrottle?: Partial<AuthThrottleOptions>;
 }
@@ -74,8 +79,15 @@ function rfcResponseHeaders(req: Request, res: Response, next: NextFunction): vo
 export function createScimRouter(options: ScimRouterOptions): express.Router {
   declareScimResources(ScimUserResource as never, ScimGroupResource as never);
   const baseUrl = `${options.publicUrl}${SCIM_PATH}`;
-  const buckets = new TokenBuckets(options.rateLimit);
-  const authThrottle = new AuthThrottle(options.authThrottle);
+  const limitStoreDown = (limit: string) => (error: unknown) =>
+    options.log.warn({ err: error, limit }, "the shared limit store did not answer; this replica enforces its own share until it does");
+  // When the store cannot answer, both limits fall back to this replica's own buckets (fail open, to
+  // the per-replica limit). For the rate limit, failing closed would stop provisioning for every tenant
+  // over a limit store hiccup, while the token was just verified (the database answers) and the
+  // request costs what it always does. For the throttle, a guess cannot succeed while the database is
+  // down (no token can be verified), and each replica still throttles its own share.
+  const buckets = new LeasedBuckets({ limit: options.rateLimit, store: options.limitStore, name: "scim-token", onStoreDown: limitStoreDown("scim-token") });
+  const authThrottle = new AuthThrottle(options.authThrottle, Date.now, { store: options.limitStore, name: "scim-auth", onStoreDown: limitStoreDown("scim-auth") });
   const router = express.Router();
 
   router.use(rfcResponseHeaders);
@@ -84,16 +96,16 @@ export function createScimRouter(options: ScimRouterOptions): express.Router {
   // authenticate before parsing bodies, so an unauthenticated caller costs no parse
   router.use(async (req: ScimRequest, res, next) => {
     const client = clientKey(req);
-    const throttled = authThrottle.retryAfter(client);
+    const throttled = await authThrottle.retryAfter(client);
     if (throttled > 0) return sendScimError(res, 429, "Too many failed authentications from this client; retry after the delay given", undefined, { "Retry-After": String(throttled) });
     const token = bearerToken(req.get("authorization"));
     try {
       const principal = token ? await verifyScimToken(options.db, token) : undefined;
       if (!principal) {
-        authThrottle.fail(client);
+        await authThrottle.fail(client);
         return sendScimError(res, 401, "A valid bearer token is required (Authorization: Bearer <SCIM token>)");
       }
-      const wait = buckets.take(principal.tokenId);
+      const wait = await buckets.take(principal.tokenId);
       if (wait > 0) return sendScimError(res, 429, "Too many requests for this SCIM token; retry after the delay given", undefined, { "Retry-After": String(wait) });
       req.scimContext = { scope: principal, db: options.db, baseUrl, maxPageSize: options.maxPageSize, log: options.log };
       next();
