@@ -1,7 +1,8 @@
-// Delivers the outbox's events to webhook endpoints inside `idsync serve`. A pass enqueues what is new
-// (exactly once per endpoint and event) and sends what is due, a few requests at a time; a failed
-// attempt is retried with backoff and given up after MAX_ATTEMPTS. Safe on several replicas: enqueuing
-// locks each endpoint's cursor, sending claims each delivery with a lease.
+// Delivers the outbox's events to webhook endpoints: one pass (tick) enqueues what is new (exactly once
+// per endpoint and event) and sends what is due, a few requests at a time; a failed attempt is retried
+// with backoff and given up after MAX_ATTEMPTS. `idsync serve` runs a pass as a job whenever events are
+// recorded and when a retry falls due (src/scheduler/background-work.ts). Safe on several replicas:
+// enqueuing locks each endpoint's cursor, sending claims each delivery with a lease.
 import type { Knex } from "knex";
 import type { Logger } from "../log/logger.ts";
 import { enqueueDeliveries } from "./enqueue-deliveries.ts";
@@ -12,8 +13,6 @@ import { givesUp, retryDelayMs } from "./retry-backoff.ts";
 export interface WebhookDispatcherOptions {
   db: Knex;
   log: Logger;
-  /** Pause between passes (default one second). */
-  pollMs?: number;
   /** Where the signing secrets are read, by the names endpoints store (default process.env). */
   env?: NodeJS.ProcessEnv;
   fetch?: typeof fetch;
@@ -30,36 +29,10 @@ export interface WebhookDispatcherOptions {
 }
 
 export class WebhookDispatcher {
-  private timer: NodeJS.Timeout | undefined;
-  private running: Promise<void> | undefined;
-  private stopped = false;
-  private failures = 0;
-
   constructor(private readonly options: WebhookDispatcherOptions) {}
 
   private now(): number {
     return (this.options.now ?? Date.now)();
-  }
-
-  start(): void {
-    this.stopped = false;
-    this.schedule(this.options.pollMs ?? 1000);
-  }
-
-  private schedule(delayMs: number): void {
-    if (this.stopped) return;
-    this.timer = setTimeout(() => {
-      this.running = this.tick().then(() => {
-        this.failures = 0;
-      }, (error) => {
-        this.failures += 1;
-        this.options.log.error({ err: error }, "webhook pass failed; retrying");
-      }).finally(() => {
-        // a database that keeps failing is polled less often, up to once a minute
-        const base = this.options.pollMs ?? 1000;
-        this.schedule(this.failures === 0 ? base : Math.min(60_000, base * 2 ** this.failures));
-      });
-    }, delayMs);
   }
 
   /** One pass: enqueue new events, then send what is due. Returns how many requests it attempted. */
@@ -95,11 +68,5 @@ export class WebhookDispatcher {
     if (outcome.delivered) this.options.log.debug(fields, "webhook delivered");
     else if (retryAt === null) this.options.log.warn({ ...fields, error: outcome.error }, "webhook delivery given up");
     else this.options.log.info({ ...fields, error: outcome.error, retryAt: new Date(retryAt).toISOString() }, "webhook delivery failed; will retry");
-  }
-
-  async stop(): Promise<void> {
-    this.stopped = true;
-    if (this.timer) clearTimeout(this.timer);
-    await this.running;
   }
 }

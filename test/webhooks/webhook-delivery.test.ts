@@ -12,6 +12,8 @@ import { MAX_ATTEMPTS } from "../../src/webhooks/retry-backoff.ts";
 import { claimDueDeliveries } from "../../src/webhooks/due-deliveries.ts";
 import { enqueueDeliveries } from "../../src/webhooks/enqueue-deliveries.ts";
 import { createLogger } from "../../src/log/logger.ts";
+import { BackgroundWork } from "../../src/scheduler/background-work.ts";
+import { PullScheduler } from "../../src/scheduler/pull-scheduler.ts";
 
 const SECRET = "whsec-test-0123456789abcdef";
 const HOUR = 3_600_000;
@@ -246,15 +248,24 @@ test("a delivery claimed by a sender that died is sent again once its lease ends
   expect(receiver.received.map((r) => r.headers["idsync-event-id"])).toEqual([eventId, next]);
 });
 
-test("started, the dispatcher delivers on its own; stopped, it finishes its pass and stops", async () => {
+test("in serve, an event wakes the webhook job by NOTIFY and the queue delivers it; stopped, nothing more is sent", async () => {
   const acme = await account("acme");
   await endpoint(acme);
-  const webhooks = new WebhookDispatcher({ db: db.knex, log: pino({ level: "silent" }), env, pollMs: 20 });
-  webhooks.start();
-  const eventId = await emit(acme);
-  await vi.waitFor(() => expect(receiver.received).toHaveLength(1), { timeout: 10_000, interval: 20 });
-  await webhooks.stop();
+  const log = pino({ level: "silent" });
+  const background = new BackgroundWork({
+    database: db, log, pulls: new PullScheduler({ db: db.knex, log }), replica: "r1", fullReconcileSchedule: "0 0 1 1 *",
+    concurrency: 1, queueSchema: db.queueSchema, webhooks: new WebhookDispatcher({ db: db.knex, log, env }),
+  });
+  await background.start();
+  let eventId: string;
+  try {
+    eventId = await emit(acme);
+    await vi.waitFor(() => expect(receiver.received).toHaveLength(1), { timeout: 10_000, interval: 20 });
+  } finally {
+    await background.stop();
+  }
   await emit(acme);
+  await new Promise((resolve) => setTimeout(resolve, 200));
   expect(receiver.received.map((r) => r.headers["idsync-event-id"])).toEqual([eventId]);
   expect((await deliveries()).map((d: { status: string }) => d.status)).toEqual(["delivered"]);
 });
