@@ -11,7 +11,7 @@ import { runSql } from "../db/run-sql.ts";
 import { remindHeldRuns } from "../reconcile/runs.ts";
 import { ReconcileScheduler } from "./reconcile-scheduler.ts";
 import { WebhookDispatcher } from "../webhooks/webhook-dispatcher.ts";
-import { job, type JobQueue, type JobSpec, type TaskHandlers } from "./job-queue.ts";
+import { job, PRIORITY, type JobQueue, type JobSpec, type TaskHandlers } from "./job-queue.ts";
 import { InProcessQueue } from "./in-process-queue.ts";
 import { claimSlot, forgetOldSlots, slotOf } from "./schedule-slots.ts";
 import { spreadAcrossSlot } from "./slot-spread.ts";
@@ -159,8 +159,8 @@ export class BackgroundWork {
         const times = spreadAcrossSlot(rows.length, slot, next, this.options.spread ?? SPREAD);
         const iso = slot.toISOString();
         await this.queue.add([
-          ...rows.map((r, i) => job("full_reconcile", { accountId: r.id, slot: iso }, `full:${r.id}`, { runAt: times[i], maxAttempts: 3 })),
-          job("held_reminders", { slot: iso }, "held-reminders"),
+          ...rows.map((r, i) => job("full_reconcile", { accountId: r.id, slot: iso }, `full:${r.id}`, { runAt: times[i], maxAttempts: 3, priority: PRIORITY.scheduled })),
+          job("held_reminders", { slot: iso }, "held-reminders", { priority: PRIORITY.scheduled }),
         ]);
         return rows.length;
       });
@@ -175,14 +175,14 @@ export class BackgroundWork {
   private async pullSlot(connectionId: string, mode: PullMode, slot: Date): Promise<void> {
     const iso = slot.toISOString();
     await claimSlot(this.db, `pull:${connectionId}:${mode}`, slot, this.replica, async () => {
-      await this.queue.add([job("pull", { connectionId, mode, slot: iso }, `pull:${connectionId}:${mode}`, { maxAttempts: 1 })]);
+      await this.queue.add([job("pull", { connectionId, mode, slot: iso }, `pull:${connectionId}:${mode}`, { maxAttempts: 1, priority: PRIORITY.pull })]);
       return 1;
     }).catch((error) => this.options.log.error({ err: error, connectionId, mode }, "queueing a scheduled pull failed"));
   }
 
   /** A pull interrupted by an earlier stop, run again now by whichever replica takes it. */
   async retryPull(connectionId: string): Promise<void> {
-    await this.queue.add([job("pull", { connectionId, mode: "delta", slot: new Date().toISOString() }, `pull:${connectionId}:retry`, { maxAttempts: 1 })]);
+    await this.queue.add([job("pull", { connectionId, mode: "delta", slot: new Date().toISOString() }, `pull:${connectionId}:retry`, { maxAttempts: 1, priority: PRIORITY.pull })]);
   }
 
   async stop(): Promise<void> {

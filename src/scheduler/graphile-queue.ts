@@ -57,7 +57,7 @@ export class GraphileQueue implements JobQueue {
     const utils = await this.workerUtils();
     // one statement per job: addJobs cannot replace a waiting job of the same key
     for (const spec of jobs) {
-      await utils.addJob(spec.task, spec.payload, { jobKey: spec.key, jobKeyMode: "replace", runAt: spec.runAt, maxAttempts: spec.maxAttempts ?? 10 });
+      await utils.addJob(spec.task, spec.payload, { jobKey: spec.key, jobKeyMode: "replace", runAt: spec.runAt, maxAttempts: spec.maxAttempts ?? 10, priority: spec.priority ?? 0 });
     }
   }
 

@@ -41,7 +41,8 @@ export class InProcessQueue implements JobQueue {
     this.timer = undefined;
     const now = this.now();
     let next = Infinity;
-    for (const [key, waiting] of this.waiting) {
+    const byPriority = [...this.waiting].sort(([, a], [, b]) => (a.spec.priority ?? 0) - (b.spec.priority ?? 0) || a.runAt - b.runAt);
+    for (const [key, waiting] of byPriority) {
       if (this.inFlight.size >= this.concurrency) break;
       if (this.running.has(key)) continue;
       if (waiting.runAt > now) { next = Math.min(next, waiting.runAt); continue; }

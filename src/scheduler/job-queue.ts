@@ -20,6 +20,9 @@ export interface TaskPayloads {
 
 export type TaskName = keyof TaskPayloads;
 
+/** Scheduled work yields to what people and IdPs are waiting for. */
+export const PRIORITY = { change: 0, pull: 5, scheduled: 10 } as const;
+
 export interface JobSpec<T extends TaskName = TaskName> {
   readonly task: T;
   readonly payload: TaskPayloads[T];
@@ -32,6 +35,8 @@ export interface JobSpec<T extends TaskName = TaskName> {
   readonly runAt?: Date;
   /** Tries before the job is given up (default 10; graphile-worker's backoff is exp(attempt) seconds). */
   readonly maxAttempts?: number;
+  /** Lower runs first among the jobs due (default 0): a person's change goes before a scheduled pass. */
+  readonly priority?: number;
 }
 
 export type TaskHandlers = { readonly [T in TaskName]: (payload: TaskPayloads[T]) => Promise<void> };
@@ -47,6 +52,6 @@ export interface JobQueue {
 }
 
 /** Typed constructor, so a job's payload always matches its task. */
-export function job<T extends TaskName>(task: T, payload: TaskPayloads[T], key: string, options: { runAt?: Date; maxAttempts?: number } = {}): JobSpec<T> {
+export function job<T extends TaskName>(task: T, payload: TaskPayloads[T], key: string, options: { runAt?: Date; maxAttempts?: number; priority?: number } = {}): JobSpec<T> {
   return { task, payload, key, ...options };
 }
