@@ -8,23 +8,12 @@ import { randomUUID } from "node:crypto";
 import fc from "fast-check";
 import { afterAll, beforeAll, expect, test } from "vitest";
 import { startScimHarness, type ScimClient, type ScimHarness, type ScimResponse } from "../support/scim-harness.ts";
+import type { AttributeDef } from "../support/published-schema.ts";
 
 const PATCH_OP = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
 const ERROR = "urn:ietf:params:scim:api:messages:2.0:Error";
 const SEED = 20261202;
 
-interface AttributeDef {
-  name: string;
-  type: string;
-  multiValued: boolean;
-  required: boolean;
-  mutability: string;
-  returned: string;
-  uniqueness?: string;
-  canonicalValues?: string[];
-  referenceTypes?: string[];
-  subAttributes?: AttributeDef[];
-}
 interface ResourceTypeDoc { name: string; endpoint: string; schema: string; schemaExtensions?: Array<{ schema: string }> }
 
 /** One attribute of one resource type, as /Schemas describes it. */

@@ -5,21 +5,10 @@
 import fs from "node:fs";
 import { afterAll, beforeAll, expect, test } from "vitest";
 import { startScimHarness, type ScimClient, type ScimHarness } from "../support/scim-harness.ts";
+import type { AttributeDef } from "../support/published-schema.ts";
 
 const DOC = new URL("../../docs/scim-behaviour.md", import.meta.url);
 
-interface AttributeDef {
-  name: string;
-  type: string;
-  multiValued?: boolean;
-  required?: boolean;
-  mutability: string;
-  returned: string;
-  uniqueness?: string;
-  canonicalValues?: string[];
-  referenceTypes?: string[];
-  subAttributes?: AttributeDef[];
-}
 interface Row { type: string; mutability: string; returned: string; uniqueness: string; behaviour: string }
 
 /** The table's type cell, as the document spells it. */
@@ -85,8 +74,8 @@ test("the comparison notices a missing row and a wrong property", () => {
     "| `a` | string | readWrite | default | none | Stored as sent |\n";
   const rows = documentedRows(doc, "urn:x")!;
   const expected = expectedRows([
-    { name: "a", type: "string", mutability: "readOnly", returned: "default", uniqueness: "none" },
-    { name: "b", type: "boolean", mutability: "readWrite", returned: "default" },
+    { name: "a", type: "string", multiValued: false, required: false, mutability: "readOnly", returned: "default", uniqueness: "none" },
+    { name: "b", type: "boolean", multiValued: false, required: false, mutability: "readWrite", returned: "default" },
   ]);
   expect([...rows.keys()]).not.toEqual([...expected.keys()]);
   expect(rows.get("a")).not.toMatchObject(expected.get("a")!);
