@@ -1,8 +1,9 @@
-// The job queue on PostgreSQL: graphile-worker. Chosen over pg-boss after measuring both here, on
-// PostgreSQL 15 with two cores: graphile-worker 0.17 claims ~270 jobs/s and starts a new job ~15 ms
-// (p50) after it is added, because it wakes on LISTEN/NOTIFY; pg-boss 10 polls, and started jobs
-// ~500 ms after they were added — more than the whole budget for applying a group change. (The newest
-// releases of both, graphile-worker 0.18 and pg-boss 11+, need Node 22; idsync runs on Node 20.)
+// The job queue on PostgreSQL: graphile-worker, chosen over pg-boss by measuring both here
+// (`npm run bench:queues`, PostgreSQL 15, two shared cores): graphile-worker 0.17 ran 470–790 jobs/s
+// and started a job 6 ms (p50; 52 ms p99) after it was added, because it wakes on LISTEN/NOTIFY;
+// pg-boss 10 polls, and started jobs ~480 ms after they were added — twice the whole budget for
+// applying a group change. (The newest releases of both, graphile-worker 0.18 and pg-boss 11+, need
+// Node 22; idsync runs on Node 20.)
 //
 // graphile-worker frees a crashed worker's jobs only after 4 hours. A replica killed mid-job must
 // not hold its account's reconcile that long, so each replica says which of its workers are alive

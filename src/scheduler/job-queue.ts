@@ -1,8 +1,11 @@
 // The one interface every kind of background work goes through. On PostgreSQL it is graphile-worker
 // (claims with SKIP LOCKED, wakes on LISTEN/NOTIFY, so any replica takes any job and the work
-// divides); on the embedded database, which graphile-worker cannot drive (measured: its wire
-// protocol use fails over PGlite's socket server with "Connection terminated unexpectedly"), an
-// in-process queue with the same contract, for the one process that may open it.
+// divides); on the embedded database an in-process queue with the same contract, for the one process
+// that may open it. Measured (`npm run bench:queues`): over PGlite's socket server graphile-worker
+// stalls after its first job (and with one connection fails, "Connection terminated unexpectedly"),
+// and pg-boss runs but only polls, starting a job ~480 ms after it is added — twice the budget for
+// applying a group change; PGlite delivers NOTIFY to the process that holds it, which the in-process
+// queue uses.
 
 /** What the background does, one task per kind of work. */
 export interface TaskPayloads {
