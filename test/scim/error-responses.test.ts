@@ -103,6 +103,24 @@ describe("400 and 409 for requests that cannot be applied", () => {
     expectScimError(await client.get(`/Users?filter=${encodeURIComponent("active gt true")}`), 400, "invalidFilter");
   });
 
+  test("a filter that does not parse is explained in RFC 7644's terms, never in the parser library's", async () => {
+    const cases: Array<[string, RegExp]> = [
+      ["userName eq", /the comparison "userName eq" has no value/],
+      ['userName xx "a"', /"xx" is not a SCIM operator/],
+      ['(userName eq "a"', /parentheses do not pair up/],
+      ['userName eq "a" and', /ends with "and"/],
+      ["emails[type eq]", /the comparison "type eq" has no value/],
+      ['userName eq "a', /quoted value is not closed/],
+      ['userName eq "a" "b"', /expected comparisons of the form attribute operator value/],
+    ];
+    for (const [filter, reason] of cases) {
+      const response = await client.get(`/Users?filter=${encodeURIComponent(filter)}`);
+      expectScimError(response, 400, "invalidFilter");
+      expect(response.body.detail, filter).toMatch(reason);
+      expect(response.body.detail, filter).not.toMatch(/EOT|is not json|Unexpected token|valFilter|Bracket/);
+    }
+  });
+
   test("400 invalidValue for an attribute of the wrong type", async () => {
     expectScimError(await client.post("/Users", { schemas: [CORE], userName: 5 }), 400, "invalidValue");
   });

@@ -324,3 +324,29 @@ describe("group members: every remove form takes effect, for every member kind",
     expect(await memberTypes(group.id)).toEqual([]);
   });
 });
+
+describe("attributes named by their schema URN in a POST or PUT body (RFC 7644 §3.10)", () => {
+  test("core, sub-attribute and enterprise keys qualified by their URN are the attributes they name", async () => {
+    const user = await created(newUser({
+      [`${URN.user}:title`]: "Head of Mail",
+      [`${URN.user}:name.givenName`]: "Ada",
+      [`${URN.enterprise}:employeeNumber`]: "42",
+    }));
+    const read = (await client.get(`/Users/${user.id}`)).body;
+    expect(read.title).toBe("Head of Mail");
+    expect(read.name?.givenName).toBe("Ada");
+    expect(read[URN.enterprise]?.employeeNumber).toBe("42");
+    expect(read.schemas).toContain(URN.enterprise);
+    // PUT replaces with the qualified spelling too; the plain spelling wins where both are sent
+    const put = await client.put(`/Users/${user.id}`, { schemas: [URN.user], userName: read.userName, [`${URN.user}:title`]: "qualified", title: "plain", [`${URN.user}:displayName`]: "Ada L." });
+    expect(put.status, JSON.stringify(put.body)).toBe(200);
+    const after = (await client.get(`/Users/${user.id}`)).body;
+    expect(after.title).toBe("plain");
+    expect(after.displayName).toBe("Ada L.");
+  });
+
+  test("a group's displayName qualified by the core Group URN is its displayName", async () => {
+    const group = await created({ schemas: [URN.group], [`${URN.group}:displayName`]: `Qualified ${randomUUID()}` }, "/Groups");
+    expect(group.displayName).toMatch(/^Qualified /);
+  });
+});

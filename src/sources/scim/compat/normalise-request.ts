@@ -16,6 +16,7 @@ import {
 import { dropOktaUnstoredUserAttributes, stripReadOnlyKeysFromPathlessValue } from "./okta.ts";
 import { splitPathlessMultiValuedReplace } from "./pathless-replace.ts";
 import { dropSchemasFromExtensionValues } from "./extension-value.ts";
+import { unqualifyUrnKeys } from "./urn-qualified-keys.ts";
 
 export { normaliseFilterExpression } from "./filter-expression.ts";
 export { rewriteTypedElementUpserts } from "./typed-element-upsert.ts";
@@ -31,12 +32,14 @@ const isJsonObject = (value: unknown): value is JsonObject =>
 
 const BODY_STEPS: Record<ResourceType, readonly BodyStep[]> = {
   User: [
+    unqualifyUrnKeys, // RFC 7644 §3.10: "urn:…:core:2.0:User:title" is "title"
     dropUnknownSchemaUrns, // Entra Example 2: "…enterprise:2.0User"
     dropNullAttributes, // Entra Example 2: "title": null, "manager": null
     coerceBodyStringBooleans, // Entra: "active": "True"
     dropOktaUnstoredUserAttributes, // Okta: placeholder "password", read-only "groups": []
   ],
   Group: [
+    unqualifyUrnKeys, // RFC 7644 §3.10: "urn:…:core:2.0:Group:displayName" is "displayName"
     dropUnknownSchemaUrns, // Entra Create Group: ADSCIM schema URI
     dropNullAttributes, // Entra: explicit nulls
   ],

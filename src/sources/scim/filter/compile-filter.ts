@@ -15,6 +15,8 @@ import {
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
+import { filterSyntaxReason } from "./filter-syntax-reason.ts";
+
 const invalidFilter = (detail: string) => scimError(400, "invalidFilter", detail);
 
 /** How deeply and/or/not/[] may nest: no IdP sends more than a few levels; thousands would overflow PostgreSQL's stack. */
@@ -35,7 +37,8 @@ export function parseFilter(expression: string): Filter {
   try {
     filter = parse(normaliseFilterExpression(expression));
   } catch (error) {
-    throw invalidFilter(`the filter "${expression.slice(0, 200)}" is not valid SCIM filter syntax: ${(error as Error).message}`);
+    void error; // the parser's own message names its tokens, not the client's mistake
+    throw invalidFilter(`the filter "${expression.slice(0, 200)}" is not valid SCIM filter syntax (RFC 7644 §3.4.2.2): ${filterSyntaxReason(expression)}`);
   }
   const { depth, comparisons } = measure(filter);
   if (depth > MAX_FILTER_DEPTH) throw invalidFilter(`the filter nests deeper than ${MAX_FILTER_DEPTH} levels`);
