@@ -10,7 +10,7 @@
 // (worker-liveness.ts) and any replica frees the jobs of workers that stopped saying so.
 import { Logger as GraphileLogger, makeWorkerUtils, run, type Runner, type Task, type TaskList, type WorkerUtils } from "graphile-worker";
 import type { Logger } from "../log/logger.ts";
-import type { JobQueue, JobSpec, TaskHandlers } from "./job-queue.ts";
+import { LANES, type JobQueue, type JobSpec, type TaskHandlers } from "./job-queue.ts";
 import { WorkerLiveness } from "./worker-liveness.ts";
 import type { Knex } from "knex";
 import { EventEmitter } from "node:events";
@@ -42,7 +42,7 @@ function graphileLogger(log: Logger): GraphileLogger {
 export class GraphileQueue implements JobQueue {
   readonly kind = "graphile-worker";
   private utils: Promise<WorkerUtils> | undefined;
-  private runner: Runner | undefined;
+  private readonly runners: Runner[] = [];
   private liveness: WorkerLiveness | undefined;
 
   constructor(private readonly options: GraphileQueueOptions) {}
@@ -63,10 +63,6 @@ export class GraphileQueue implements JobQueue {
   }
 
   async start(handlers: TaskHandlers): Promise<void> {
-    const taskList: TaskList = {};
-    for (const [name, handler] of Object.entries(handlers)) {
-      taskList[name] = (async (payload: unknown) => (handler as (p: unknown) => Promise<void>)(payload)) as Task;
-    }
     await this.workerUtils().then((u) => u.migrate());
     this.liveness = new WorkerLiveness({ db: this.options.db, log: this.options.log, replica: this.options.replica, schema: this.options.schema ?? "graphile_worker",
       unlock: async (workerIds) => (await this.workerUtils()).forceUnlockWorkers(workerIds) });
@@ -74,22 +70,31 @@ export class GraphileQueue implements JobQueue {
     const events = new EventEmitter() as WorkerEvents;
     events.on("worker:create", ({ worker }) => this.liveness?.track(worker.workerId));
     events.on("worker:stop", ({ worker }) => this.liveness?.untrack(worker.workerId));
-    this.runner = await run({
-      events,
-      connectionString: this.options.url,
-      schema: this.options.schema,
-      concurrency: this.options.concurrency,
-      // future jobs (a spread slot, a retry) are found by polling; new ones arrive by NOTIFY at once
-      pollInterval: 1000,
-      noHandleSignals: true,
-      taskList,
-      logger: graphileLogger(this.options.log),
-    });
+    // one runner per lane: a worker claims only the tasks of its own list, so a change never waits for a
+    // worker that a scheduled pass keeps busy
+    for (const tasks of Object.values(LANES)) {
+      const taskList: TaskList = {};
+      for (const name of tasks) {
+        const handler = handlers[name] as (payload: unknown) => Promise<void>;
+        taskList[name] = (async (payload: unknown) => handler(payload)) as Task;
+      }
+      this.runners.push(await run({
+        events,
+        connectionString: this.options.url,
+        schema: this.options.schema,
+        concurrency: this.options.concurrency,
+        // future jobs (a spread slot, a retry) are found by polling; new ones arrive by NOTIFY at once
+        pollInterval: 1000,
+        noHandleSignals: true,
+        taskList,
+        logger: graphileLogger(this.options.log),
+      }));
+    }
     await this.liveness.start();
   }
 
   async stop(): Promise<void> {
-    await this.runner?.stop();
+    for (const runner of this.runners.splice(0)) await runner.stop();
     await this.liveness?.stop();
     await (await this.utils)?.release();
   }

@@ -23,6 +23,19 @@ export interface TaskPayloads {
 
 export type TaskName = keyof TaskPayloads;
 
+/**
+ * Which workers take which tasks: what people and IdPs wait for (a change's reconcile, a webhook) has
+ * workers of its own, which scheduled passes and pulls never occupy.
+ */
+export const LANES = {
+  changes: ["reconcile_requests", "webhooks"],
+  scheduled: ["full_reconcile", "pull", "held_reminders"],
+} as const satisfies Record<string, readonly TaskName[]>;
+
+// a task left out of every lane would never run: this fails to compile until it has one
+type LaneLess = Exclude<TaskName, (typeof LANES)[keyof typeof LANES][number]>;
+export const EVERY_TASK_HAS_A_LANE: [LaneLess] extends [never] ? true : never = true;
+
 /** Scheduled work yields to what people and IdPs are waiting for. */
 export const PRIORITY = { change: 0, pull: 5, scheduled: 10 } as const;
 
