@@ -64,7 +64,7 @@ async function upsertGroups(db: Executor, scope: ConnectionScope, groups: readon
   return rows.length;
 }
 
-async function tombstoneGroups(db: Executor, scope: ConnectionScope, where: string, bindings: unknown[]): Promise<number> {
+export async function tombstoneGroups(db: Executor, scope: ConnectionScope, where: string, bindings: unknown[]): Promise<number> {
   const { rowCount } = await runSql(db,
     `with gone as (update idp_groups set deleted_at = now(), version = version + 1, updated_at = now()
        where connection_id = ? and deleted_at is null and ${where} returning id)
@@ -88,9 +88,9 @@ async function stageMemberships(db: Executor, scope: ConnectionScope, table: str
     (json) => [json, scope.connectionId, scope.connectionId, scope.connectionId]);
 }
 
-interface MemberChange { member_id: string; member_type: string }
+export interface MemberChange { member_id: string; member_type: string }
 
-async function addStaged(db: Executor, table: string): Promise<MemberChange[]> {
+export async function addStaged(db: Executor, table: string): Promise<MemberChange[]> {
   const { rows } = await runSql<MemberChange>(db,
     `insert into idp_group_members (group_id, member_id, member_type) select distinct group_id, member_id, member_type from ${table}
      on conflict (group_id, member_id) do nothing returning member_id, member_type`);
@@ -98,7 +98,7 @@ async function addStaged(db: Executor, table: string): Promise<MemberChange[]> {
 }
 
 /** Users and nesting changed by membership changes: any group-in-group change affects everyone. */
-function affectedBy(changes: readonly MemberChange[], users: string[]): string[] | null {
+export function affectedBy(changes: readonly MemberChange[], users: string[]): string[] | null {
   if (changes.some((c) => c.member_type === "Group")) return null;
   return [...users, ...changes.map((c) => c.member_id)];
 }
