@@ -9,7 +9,13 @@ import { runSql } from "../db/run-sql.ts";
 import type { ConnectionScope, Executor } from "./connection-scope.ts";
 import type { SnapshotCounts } from "./drop-guard.ts";
 import type { FullPullPage, PulledGroup, PulledUser, StreamedMembership } from "./pulled-directory.ts";
-import { addStaged, affectedBy, tombstoneGroups, type MemberChange, type SnapshotWrite } from "./pulled-snapshot.ts";
+import { tombstoneGroups, type SnapshotWrite } from "./pulled-snapshot.ts";
+
+/** Users tombstoned, updated or inserted by an apply: how many, and their snapshot ids unless nesting changed anyway. */
+interface UserChanges { n: number; ids: string[] | null }
+
+/** Membership rows removed or added by an apply, summarised. */
+interface MembershipChanges { n: number; nesting: boolean; users: string[] }
 
 /** Rows per insert: a few source pages (users come 500 a page, members 200), one round trip each. */
 const USER_ROWS = 2_000;
@@ -171,27 +177,6 @@ export async function applyStagedPull(db: Executor, scope: ConnectionScope, stag
   // this staging's rows of `table`; the statement's bindings then take (accountId, stageId) at that place
   const staged = (table: string, alias: string) => `${table} ${alias} where ${alias}.account_id = ? and ${alias}.stage_id = ?`;
   const stage = [accountId, stageId];
-  const { rows: gone } = await runSql<{ id: string }>(db,
-    `update idp_users u set deleted_at = now(), last_run_id = ?, version = u.version + 1, updated_at = now()
-     where u.connection_id = ? and u.deleted_at is null
-       and not exists (select 1 from ${staged("pull_staging_users", "s")} and s.source_id = u.source_id)
-     returning u.id`, [runId, connectionId, ...stage]);
-  const { rows: updated } = await runSql<{ id: string }>(db,
-    `update idp_users u set user_name = s.user_name, display_name = s.display_name, email = s.email, active = s.active, resource = s.resource,
-       deleted_at = null, last_run_id = ?, version = u.version + 1, updated_at = now()
-     from ${staged("pull_staging_users", "s")}
-       and u.connection_id = ? and u.source_id = s.source_id
-       and (u.user_name, u.display_name, u.email, u.active, u.resource, u.deleted_at is null)
-           is distinct from (s.user_name, s.display_name, s.email, s.active, s.resource, true)
-     returning u.id`, [runId, ...stage, connectionId]);
-  const { rows: inserted } = await runSql<{ id: string }>(db,
-    `insert into idp_users (id, connection_id, account_id, source_id, user_name, display_name, email, active, resource, last_run_id)
-     select gen_random_uuid(), ?, ?, s.source_id, s.user_name, s.display_name, s.email, s.active, s.resource, ?
-     from ${staged("pull_staging_users", "s")}
-       and not exists (select 1 from idp_users u where u.connection_id = ? and u.source_id = s.source_id)
-     returning id`, [connectionId, accountId, runId, ...stage, connectionId]);
-  const written = [...updated.map((r) => r.id), ...inserted.map((r) => r.id)];
-
   const groupsTombstoned = await tombstoneGroups(db, scope,
     `not exists (select 1 from ${staged("pull_staging_groups", "s")} and s.source_id = idp_groups.source_id)`, stage);
   const { rowCount: groupsUpdated } = await runSql(db,
@@ -209,36 +194,78 @@ export async function applyStagedPull(db: Executor, scope: ConnectionScope, stag
     [connectionId, accountId, runId, ...stage, connectionId]);
   const groupsWritten = groupsUpdated + groupsInserted;
 
-  // staged edges resolved to snapshot ids; after the sweep above, live rows are exactly what was pulled
+  // groups first (independent of users): when they changed, everyone may be affected and the users' ids are not needed
+  const ids = groupsTombstoned > 0 || groupsWritten > 0 ? "null::uuid[]" : "coalesce(array_agg(id), '{}')";
+  const summary = `select count(*)::int as n, ${ids} as ids from changed`;
+  const { rows: [gone] } = await runSql<UserChanges>(db,
+    `with changed as (update idp_users u set deleted_at = now(), last_run_id = ?, version = u.version + 1, updated_at = now()
+       where u.connection_id = ? and u.deleted_at is null
+         and not exists (select 1 from ${staged("pull_staging_users", "s")} and s.source_id = u.source_id)
+       returning u.id)
+     ${summary}`, [runId, connectionId, ...stage]);
+  const { rows: [updated] } = await runSql<UserChanges>(db,
+    `with changed as (update idp_users u set user_name = s.user_name, display_name = s.display_name, email = s.email, active = s.active, resource = s.resource,
+         deleted_at = null, last_run_id = ?, version = u.version + 1, updated_at = now()
+       from ${staged("pull_staging_users", "s")}
+         and u.connection_id = ? and u.source_id = s.source_id
+         and (u.user_name, u.display_name, u.email, u.active, u.resource, u.deleted_at is null)
+             is distinct from (s.user_name, s.display_name, s.email, s.active, s.resource, true)
+       returning u.id)
+     ${summary}`, [runId, ...stage, connectionId]);
+  const { rows: [inserted] } = await runSql<UserChanges>(db,
+    `with changed as (insert into idp_users (id, connection_id, account_id, source_id, user_name, display_name, email, active, resource, last_run_id)
+       select gen_random_uuid(), ?, ?, s.source_id, s.user_name, s.display_name, s.email, s.active, s.resource, ?
+       from ${staged("pull_staging_users", "s")}
+         and not exists (select 1 from idp_users u where u.connection_id = ? and u.source_id = s.source_id)
+       returning id)
+     ${summary}`, [connectionId, accountId, runId, ...stage, connectionId]);
+
+
+  // staged edges resolved to snapshot ids (union: one row per edge, however often it was staged); after the sweep above, live rows are exactly what was pulled. The ids go
+  // through a temporary table with fresh statistics: idp_users and idp_groups have just taken thousands of rows in
+  // this transaction, which their statistics do not know of, and a join planned on them as tiny tables is a nested
+  // loop over hundreds of thousands of rows (ANALYZE on those shared tables would lock out every other pull's).
+  await runSql(db, `create temp table pulled_ids on commit drop as
+    select source_id, id, 'User'::text as kind, active from idp_users where connection_id = ? and deleted_at is null
+    union all
+    select source_id, id, 'Group', null from idp_groups where connection_id = ? and deleted_at is null`, [connectionId, connectionId]);
+  await runSql(db, `analyze pulled_ids`);
   await runSql(db, `create temp table pulled_memberships (group_id uuid, member_id uuid, member_type text) on commit drop`);
   await runSql(db,
     `insert into pulled_memberships (group_id, member_id, member_type)
-     select g.id, u.id, 'User' from pull_staging_members m
-       join idp_groups g on g.connection_id = ? and g.source_id = m.group_source and g.deleted_at is null
-       join idp_users u on u.connection_id = ? and u.source_id = m.member_source and u.deleted_at is null
-       where m.account_id = ? and m.stage_id = ? and m.member_type = 'User'
+     select g.id, x.id, m.member_type from pull_staging_members m
+       join pulled_ids g on g.kind = 'Group' and g.source_id = m.group_source
+       join pulled_ids x on x.kind = m.member_type and x.source_id = m.member_source
+       where m.account_id = ? and m.stage_id = ? and m.member_type in ('User', 'Group')
      union
-     select g.id, sg.id, 'Group' from pull_staging_members m
-       join idp_groups g on g.connection_id = ? and g.source_id = m.group_source and g.deleted_at is null
-       join idp_groups sg on sg.connection_id = ? and sg.source_id = m.member_source and sg.deleted_at is null
-       where m.account_id = ? and m.stage_id = ? and m.member_type = 'Group'
-     union
-     select g.id, u.id, 'User' from pull_staging_members m
-       join idp_groups g on g.connection_id = ? and g.source_id = m.group_source and g.deleted_at is null
-       join idp_users u on u.connection_id = ? and u.deleted_at is null and u.active
+     select g.id, x.id, 'User' from pull_staging_members m
+       join pulled_ids g on g.kind = 'Group' and g.source_id = m.group_source
+       join pulled_ids x on x.kind = 'User' and x.active
        where m.account_id = ? and m.stage_id = ? and m.member_type = 'Everyone'`,
-    [connectionId, connectionId, accountId, stageId, connectionId, connectionId, accountId, stageId, connectionId, connectionId, accountId, stageId]);
-  const { rows: removed } = await runSql<MemberChange>(db,
-    `delete from idp_group_members m using idp_groups g
-     where g.id = m.group_id and g.connection_id = ?
-       and not exists (select 1 from pulled_memberships p where p.group_id = m.group_id and p.member_id = m.member_id)
-     returning m.member_id, m.member_type`, [connectionId]);
-  const added = await addStaged(db, "pulled_memberships");
+    [accountId, stageId, accountId, stageId]);
+  await runSql(db, `analyze pulled_memberships`);
+  // membership changes come back summarised (a count, whether nesting changed, the distinct users), not a row each:
+  // a first pull adds every membership, and half a million returned rows would be most of the pull's memory
+  const memberSummary = `select count(*)::int as n, coalesce(bool_or(member_type = 'Group'), false) as nesting,
+      ${groupsTombstoned > 0 || groupsWritten > 0 ? "'{}'::uuid[]" : "coalesce(array_agg(distinct member_id) filter (where member_type = 'User'), '{}')"} as users from changed`;
+  const { rows: [removed] } = await runSql<MembershipChanges>(db,
+    `with changed as (delete from idp_group_members m using idp_groups g
+       where g.id = m.group_id and g.connection_id = ?
+         and not exists (select 1 from pulled_memberships p where p.group_id = m.group_id and p.member_id = m.member_id)
+       returning m.member_id, m.member_type)
+     ${memberSummary}`, [connectionId]);
+  const { rows: [added] } = await runSql<MembershipChanges>(db,
+    `with changed as (insert into idp_group_members (group_id, member_id, member_type)
+       select p.group_id, p.member_id, p.member_type from pulled_memberships p
+       where not exists (select 1 from idp_group_members m where m.group_id = p.group_id and m.member_id = p.member_id)
+       on conflict (group_id, member_id) do nothing returning member_id, member_type)
+     ${memberSummary}`);
   await deleteStaging(db, scope, stageId);
 
-  const users = affectedBy([...added, ...removed], [...gone.map((r) => r.id), ...written]);
+  const nestingChanged = groupsTombstoned > 0 || groupsWritten > 0 || added!.nesting || removed!.nesting;
+  const users = nestingChanged ? null : [...new Set([...gone!.ids ?? [], ...updated!.ids ?? [], ...inserted!.ids ?? [], ...added!.users, ...removed!.users])];
   return {
-    affectedUserIds: groupsTombstoned > 0 || groupsWritten > 0 ? null : users,
-    counts: { usersWritten: written.length, usersTombstoned: gone.length, groupsWritten, groupsTombstoned, membershipsAdded: added.length, membershipsRemoved: removed.length },
+    affectedUserIds: users,
+    counts: { usersWritten: updated!.n + inserted!.n, usersTombstoned: gone!.n, groupsWritten, groupsTombstoned, membershipsAdded: added!.n, membershipsRemoved: removed!.n },
   };
 }

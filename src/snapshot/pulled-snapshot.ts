@@ -88,9 +88,9 @@ async function stageMemberships(db: Executor, scope: ConnectionScope, table: str
     (json) => [json, scope.connectionId, scope.connectionId, scope.connectionId]);
 }
 
-export interface MemberChange { member_id: string; member_type: string }
+interface MemberChange { member_id: string; member_type: string }
 
-export async function addStaged(db: Executor, table: string): Promise<MemberChange[]> {
+async function addStaged(db: Executor, table: string): Promise<MemberChange[]> {
   const { rows } = await runSql<MemberChange>(db,
     `insert into idp_group_members (group_id, member_id, member_type) select distinct group_id, member_id, member_type from ${table}
      on conflict (group_id, member_id) do nothing returning member_id, member_type`);
@@ -98,7 +98,7 @@ export async function addStaged(db: Executor, table: string): Promise<MemberChan
 }
 
 /** Users and nesting changed by membership changes: any group-in-group change affects everyone. */
-export function affectedBy(changes: readonly MemberChange[], users: string[]): string[] | null {
+function affectedBy(changes: readonly MemberChange[], users: string[]): string[] | null {
   if (changes.some((c) => c.member_type === "Group")) return null;
   return [...users, ...changes.map((c) => c.member_id)];
 }
