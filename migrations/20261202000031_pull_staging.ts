@@ -42,14 +42,17 @@ export async function up(knex: Knex): Promise<void> {
       primary key (account_id, stage_id, source_id)
     );
 
-    -- member_type 'Everyone' (member_source '') is a Google CUSTOMER member: every active user pulled
+    -- member_type 'Everyone' (member_source '') is a Google CUSTOMER member: every active user pulled.
+    -- No key on the edge: the bulk of a pull's rows, and a five-column text index would cost more to keep than
+    -- the apply's union (which collapses an edge staged twice) costs to dedupe. seq is the key.
     create unlogged table pull_staging_members (
       account_id uuid not null,
       stage_id uuid not null,
+      seq bigint generated always as identity,
       group_source text not null,
       member_type text not null,
       member_source text not null,
-      primary key (account_id, stage_id, group_source, member_type, member_source)
+      primary key (account_id, stage_id, seq)
     );
   `);
 }

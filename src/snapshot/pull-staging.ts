@@ -20,7 +20,7 @@ interface MembershipChanges { n: number; nesting: boolean; users: string[] }
 /** Rows per insert: a few source pages (users come 500 a page, members 200), one round trip each. */
 const USER_ROWS = 2_000;
 const GROUP_ROWS = 2_000;
-const MEMBER_ROWS = 10_000;
+const MEMBER_ROWS = 5_000;
 
 const STAGING_TABLES = ["pull_staging_members", "pull_staging_groups", "pull_staging_users", "pull_stagings"] as const;
 
@@ -138,8 +138,7 @@ export class PullStaging {
       // three text arrays, not JSON: the bulk of a pull's rows, and plain strings
       insert = () => runSql(this.db,
         `insert into pull_staging_members (account_id, stage_id, group_source, member_type, member_source)
-         select ?, ?, r.g, r.t, r.m from unnest(?::text[], ?::text[], ?::text[]) as r(g, t, m)
-         on conflict do nothing`, [accountId, this.stageId, groups, types, sources]);
+         select ?, ?, r.g, r.t, r.m from unnest(?::text[], ?::text[], ?::text[]) as r(g, t, m)`, [accountId, this.stageId, groups, types, sources]);
     }
     this.inFlight = insert().then(() => undefined, (error: unknown) => { this.failed = { error }; });
   }
