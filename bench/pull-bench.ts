@@ -13,6 +13,15 @@
 //      no client library, no retries, no mapping. The Google fake is bench/pull-bench-google-fake.ts in a child
 //      process (test/fakes/google re-renders the whole directory per request: ~95 s per groups.list page at 5,000
 //      groups); it serves the same API and counts calls itself, and its CPU and memory stay out of these figures.
+//   1b. The same pull as a scheduled run does it since pulls stream (src/sources/google/full-pull.ts streamFullPull
+//      into src/snapshot/pull-staging.ts): every page written to the staging tables of a PostgreSQL database as it
+//      arrives, then the staging applied to the snapshot in one transaction (countStagedPull + applyStagedPull),
+//      twice: into an empty snapshot, then again with nothing changed. Reports wall time (read + staging, and the
+//      apply transaction), RSS and heap growth as above. Targets: RSS growth ≤ 80 MiB at 50,000 users (≤ 150 MiB
+//      at 500,000), read + staging ≤ 1.2 × the bare fetch. PostgreSQL runs in its own process, so its memory is not
+//      in the figures; the database is BENCH_PULL_DATABASE_URL (default idsync_pull_bench on the bench's server,
+//      dropped and re-created). The in-memory fullPull (what 1. measures) runs after it, for comparison; it is
+//      skipped above 100,000 users (BENCH_PULL_IN_MEMORY=1 forces it) since it holds the whole directory.
 //   2. Graph incremental pull (src/sources/graph/delta-pull.ts) against test/fakes/graph (HTTPS, real
 //      @microsoft/microsoft-graph-client and @azure/identity, one credential kept across pulls as in production):
 //      an initial full round on a generated tenant (20,000 users, 500 groups, 60,000 memberships), then 500 changes
@@ -31,8 +40,16 @@ import vm from "node:vm";
 import { auth } from "@googleapis/admin";
 import { fixed, machineInfo, table, writeResults } from "./report.ts";
 import { BENCH_ADMIN, BENCH_TOKEN, type DirectoryShape, type FakeStats } from "./pull-bench-google-fake.ts";
+import pg from "pg";
+import type { Knex } from "knex";
 import type { DeltaPull, FullPull } from "../src/snapshot/pulled-directory.ts";
-import { fullPull } from "../src/sources/google/full-pull.ts";
+import { fullPull, streamFullPull } from "../src/sources/google/full-pull.ts";
+import { postgresKnex } from "../src/db/database.ts";
+import { migrateToLatest } from "../src/db/migrations.ts";
+import { createAccount } from "../src/accounts/accounts.ts";
+import { createPulledConnection } from "../src/accounts/connections.ts";
+import { applyStagedPull, countStagedPull, PullStaging } from "../src/snapshot/pull-staging.ts";
+import type { ConnectionScope } from "../src/snapshot/connection-scope.ts";
 import { DELETED_USER_FIELDS, GROUP_FIELDS, MEMBER_FIELDS, USER_FIELDS } from "../src/sources/google/directory-mapping.ts";
 import { DEFAULT_CONCURRENCY, DEFAULT_QUOTA_PER_MINUTE, type GoogleConnectionConfig } from "../src/sources/google/google-connection.ts";
 import { RequestBudget } from "../src/sources/google/request-budget.ts";
@@ -54,7 +71,13 @@ const GRAPH = { users: num("BENCH_GRAPH_USERS", 20_000), groups: num("BENCH_GRAP
   changes: num("BENCH_GRAPH_CHANGES", 500) };
 /** For the fake only: high enough that the budget never makes a request wait (checked: budget.waited must stay 0). */
 const FAKE_QUOTA_PER_MINUTE = 100_000_000;
-const TARGETS = { callsOverMinimum: 1.1, graphCalls: 20, graphSeconds: 30 };
+const TARGETS = { callsOverMinimum: 1.1, graphCalls: 20, graphSeconds: 30, streamingOverBare: 1.2, streamingRssMiB: USERS > 100_000 ? 150 : 80 };
+const IN_MEMORY = process.env.BENCH_PULL_IN_MEMORY ? process.env.BENCH_PULL_IN_MEMORY === "1" : USERS <= 100_000;
+const PULL_DB_URL = process.env.BENCH_PULL_DATABASE_URL || (() => {
+  const url = new URL(process.env.BENCH_DATABASE_URL || "postgres://postgres@127.0.0.1:5432/postgres");
+  url.pathname = "/idsync_pull_bench";
+  return url.toString();
+})();
 const log = (line: string) => process.stdout.write(`${line}\n`);
 const ms = (n: number) => `${fixed(n)} ms`;
 const mib = (bytes: number) => bytes / 2 ** 20;
@@ -197,6 +220,57 @@ function minimumCalls(shape: DirectoryShape) {
   return { byKind, total: Object.values(byKind).reduce((a, b) => a + b, 0) };
 }
 
+// ---- Google: the streaming pull into PostgreSQL ------------------------------------------------------------------------
+
+async function withDatabase<T>(work: (knex: Knex) => Promise<T>): Promise<T> {
+  const name = new URL(PULL_DB_URL).pathname.slice(1);
+  const admin = new URL(PULL_DB_URL);
+  admin.pathname = "/postgres";
+  const recreate = async (create: boolean) => {
+    const client = new pg.Client({ connectionString: admin.toString() });
+    await client.connect();
+    try {
+      await client.query(`drop database if exists ${name} with (force)`);
+      if (create) await client.query(`create database ${name}`);
+    } finally {
+      await client.end();
+    }
+  };
+  await recreate(true);
+  const knex = postgresKnex(PULL_DB_URL);
+  try {
+    await migrateToLatest(knex);
+    return await work(knex);
+  } finally {
+    await knex.destroy();
+    await recreate(false);
+  }
+}
+
+interface StreamedRun { calls: number; stagingMs: number; transactionMs: number; counts: Record<string, number> }
+
+/** What runPull does for a Google full pull, minus lease, run row and reconcile: stream into staging, apply in one transaction. */
+async function streamedPull(knex: Knex, scope: ConnectionScope, config: GoogleConnectionConfig, deps: Parameters<typeof fullPull>[1]): Promise<StreamedRun> {
+  const started = performance.now();
+  const staging = await PullStaging.open(knex, scope, null);
+  const stream = streamFullPull(config, deps);
+  try {
+    for await (const page of stream) await staging.write(page);
+    await staging.finish();
+  } catch (error) {
+    await staging.drop();
+    throw error;
+  }
+  const stagingMs = performance.now() - started;
+  const applyStarted = performance.now();
+  const counts = await knex.transaction(async (trx) => {
+    const staged = await countStagedPull(trx, scope, staging.stageId);
+    const write = await applyStagedPull(trx, scope, staging.stageId, null);
+    return { ...staged, ...write.counts, affectedUsers: write.affectedUserIds?.length ?? -1 };
+  });
+  return { calls: stream.calls, stagingMs, transactionMs: performance.now() - applyStarted, counts };
+}
+
 async function googleStep(fake: GoogleFakeChild) {
   const { shape } = fake;
   const minimum = minimumCalls(shape);
@@ -214,18 +288,50 @@ async function googleStep(fake: GoogleFakeChild) {
   const config: GoogleConnectionConfig = { customerId: "my_customer", subject: BENCH_ADMIN, credentials: { keyEnv: "PULL_BENCH_UNUSED_KEY" },
     fakeBaseUrl: fake.url, quotaPerMinute: FAKE_QUOTA_PER_MINUTE, concurrency: CONCURRENCY };
   log(`Google full pull: concurrency ${CONCURRENCY}; request budget raised to ${FAKE_QUOTA_PER_MINUTE.toLocaleString("en")}/min for the fake (default ${DEFAULT_QUOTA_PER_MINUTE}/min, the fake has no quota)`);
-  const idsync = await withRss<FullPull>(() => fullPull(config, { auth: { client, clientId: null }, budget }));
-  const pull = idsync.result;
-  const fakeStats = await fake.stats();
   const expected = { users: shape.liveUsers, deleted: shape.deletedUsers, groups: shape.groups, memberships: shape.userMemberships + shape.groupMemberships };
-  const got = { users: pull.users.length, deleted: pull.deletedUserSourceIds.length, groups: pull.groups.length, memberships: pull.memberships.length };
-  if (JSON.stringify(got) !== JSON.stringify(expected)) throw new Error(`the Google pull is not the directory: got ${JSON.stringify(got)}, expected ${JSON.stringify(expected)}`);
-  if (pull.calls !== fakeStats.api) throw new Error(`the pull counted ${pull.calls} calls, the fake ${fakeStats.api}`);
-  if (fakeStats.errors > 0) throw new Error(`the fake answered ${fakeStats.errors} errors during the pull`);
+  const deps = { auth: { client, clientId: null }, budget };
+
+  // streaming, as scheduled pulls run: first into an empty snapshot, then again with nothing changed
+  const streaming = await withDatabase(async (knex) => {
+    const account = await createAccount(knex, { slug: "pull-bench", domains: ["bench.example.com"], ownerEmail: "owner@bench.example.com" }, "bench");
+    const connection = await createPulledConnection(knex, "pull-bench", "google", undefined,
+      { customerId: "my_customer", subject: BENCH_ADMIN, credentials: { keyEnv: "PULL_BENCH_UNUSED_KEY" }, fakeBaseUrl: fake.url }, "bench");
+    const scope = { connectionId: connection.id, accountId: account.id };
+    const runs: Array<Measured<StreamedRun>> = [];
+    for (const label of ["into an empty snapshot", "again, nothing changed"]) {
+      await fake.reset();
+      const run = await withRss(() => streamedPull(knex, scope, config, deps));
+      const fakeStats = await fake.stats();
+      const c = run.result.counts;
+      const got = { users: c.listedUsers, groups: c.groups, memberships: c.memberships };
+      const want = { users: expected.users, groups: expected.groups, memberships: expected.memberships };
+      if (JSON.stringify(got) !== JSON.stringify(want)) throw new Error(`the streamed pull is not the directory: got ${JSON.stringify(got)}, expected ${JSON.stringify(want)}`);
+      if (run.result.calls !== fakeStats.api) throw new Error(`the streamed pull counted ${run.result.calls} calls, the fake ${fakeStats.api}`);
+      log(`  streaming ${label}: ${ms(run.wallMs)} (read + staging ${ms(run.result.stagingMs)}, apply transaction ${ms(run.result.transactionMs)}), ${run.result.calls} calls, ` +
+        `RSS ${fixed(run.baselineMiB)} → peak ${fixed(run.peakMiB)} MiB (+${fixed(run.growthMiB)} MiB), heap +${fixed(run.heapGrowthMiB)} MiB at peak; ` +
+        `written: ${c.usersWritten} users, ${c.usersTombstoned} tombstoned, ${c.groupsWritten} groups, +${c.membershipsAdded}/−${c.membershipsRemoved} memberships`);
+      runs.push(run);
+    }
+    return runs;
+  });
+  const [firstStream, steadyStream] = streaming as [Measured<StreamedRun>, Measured<StreamedRun>];
+
+  let idsync: Measured<FullPull> | null = null;
+  if (IN_MEMORY) {
+    await fake.reset();
+    idsync = await withRss<FullPull>(() => fullPull(config, deps));
+    const pull = idsync.result;
+    const fakeStats = await fake.stats();
+    const got = { users: pull.users.length, deleted: pull.deletedUserSourceIds.length, groups: pull.groups.length, memberships: pull.memberships.length };
+    if (JSON.stringify(got) !== JSON.stringify(expected)) throw new Error(`the Google pull is not the directory: got ${JSON.stringify(got)}, expected ${JSON.stringify(expected)}`);
+    if (pull.calls !== fakeStats.api) throw new Error(`the pull counted ${pull.calls} calls, the fake ${fakeStats.api}`);
+    if (fakeStats.errors > 0) throw new Error(`the fake answered ${fakeStats.errors} errors during the pull`);
+    log(`  in memory (fullPull, no database): ${ms(idsync.wallMs)}, ${pull.calls} calls (fake counted ${fakeStats.api}, at most ${fakeStats.maxConcurrent} in flight), ` +
+      `RSS ${fixed(idsync.baselineMiB)} → peak ${fixed(idsync.peakMiB)} MiB (+${fixed(idsync.growthMiB)} MiB), heap +${fixed(idsync.heapGrowthMiB)} MiB at peak; result checked against the directory`);
+    log(`  calls by listing (actual / minimum): ${Object.entries(minimum.byKind).map(([k, min]) => `${k} ${fakeStats.byKind[k] ?? 0}/${min}`).join(", ")}`);
+  }
   if (budget.waited > 0) throw new Error(`the raised request budget still made ${budget.waited} requests wait`);
-  log(`  idsync: ${ms(idsync.wallMs)}, ${pull.calls} calls (fake counted ${fakeStats.api}, at most ${fakeStats.maxConcurrent} in flight), ` +
-    `RSS ${fixed(idsync.baselineMiB)} → peak ${fixed(idsync.peakMiB)} MiB (+${fixed(idsync.growthMiB)} MiB), heap +${fixed(idsync.heapGrowthMiB)} MiB at peak; result checked against the directory`);
-  log(`  calls by listing (actual / minimum): ${Object.entries(minimum.byKind).map(([k, min]) => `${k} ${fakeStats.byKind[k] ?? 0}/${min}`).join(", ")}`);
+  const calls = firstStream.result.calls;
 
   await fake.reset();
   const bare = await withRss(() => bareGoogleListing(fake.url, CONCURRENCY));
@@ -233,10 +339,12 @@ async function googleStep(fake: GoogleFakeChild) {
   if (bare.result.calls !== bareStats.api) throw new Error(`the bare listing counted ${bare.result.calls} calls, the fake ${bareStats.api}`);
   log(`  bare fetch: ${ms(bare.wallMs)}, ${bare.result.calls} calls, ${bare.result.users} users, ${bare.result.groups} groups, ${bare.result.members} members; ` +
     `heap +${fixed(bare.heapGrowthMiB)} MiB at peak (its RSS is not comparable: the idsync run already grew it)`);
-  const atQuotaMin = pull.calls / DEFAULT_QUOTA_PER_MINUTE;
-  log(`  at the real quota: ${pull.calls} calls ÷ ${DEFAULT_QUOTA_PER_MINUTE}/min ≈ ${fixed(atQuotaMin, 1)} min (budget-bound; ${fixed(pull.calls / 2400, 1)} min at Google's full 2,400/min)`);
-  return { shape, minimum, pull: { calls: pull.calls, ...got }, idsync: { wallMs: idsync.wallMs, baselineRssMiB: idsync.baselineMiB, peakRssMiB: idsync.peakMiB,
-    rssGrowthMiB: idsync.growthMiB, heapGrowthMiB: idsync.heapGrowthMiB }, fake: fakeStats, bare: { wallMs: bare.wallMs, calls: bare.result.calls, heapGrowthMiB: bare.heapGrowthMiB }, expectedMinutesAtDefaultQuota: atQuotaMin };
+  const atQuotaMin = calls / DEFAULT_QUOTA_PER_MINUTE;
+  log(`  at the real quota: ${calls} calls ÷ ${DEFAULT_QUOTA_PER_MINUTE}/min ≈ ${fixed(atQuotaMin, 1)} min (budget-bound; ${fixed(calls / 2400, 1)} min at Google's full 2,400/min)`);
+  const measured = (m: Measured<unknown>) => ({ wallMs: m.wallMs, baselineRssMiB: m.baselineMiB, peakRssMiB: m.peakMiB, rssGrowthMiB: m.growthMiB, heapGrowthMiB: m.heapGrowthMiB });
+  const streamed = (m: Measured<StreamedRun>) => ({ ...measured(m), stagingMs: m.result.stagingMs, transactionMs: m.result.transactionMs, counts: m.result.counts });
+  return { shape, minimum, calls, streaming: { first: streamed(firstStream), unchanged: streamed(steadyStream) },
+    idsync: idsync ? measured(idsync) : null, bare: { wallMs: bare.wallMs, calls: bare.result.calls, heapGrowthMiB: bare.heapGrowthMiB }, expectedMinutesAtDefaultQuota: atQuotaMin };
 }
 
 // ---- Graph ----------------------------------------------------------------------------------------------------------
@@ -338,18 +446,37 @@ async function main(): Promise<void> {
     const ratio = (a: number, b: number) => fixed(a / b, 2);
     const minCalls = google.minimum.total;
     const callsLimit = TARGETS.callsOverMinimum * minCalls;
+    const first = google.streaming.first, unchanged = google.streaming.unchanged;
+    const bareMs = google.bare.wallMs;
+    const overBare = (m: number) => m <= TARGETS.streamingOverBare * bareMs ? "PASS" : "FAIL";
+    const rssOk = (m: number) => m <= TARGETS.streamingRssMiB ? "PASS" : "FAIL";
     const rows = [
-      ["Google full pull: calls", String(google.pull.calls), `${minCalls} (minimum)`, ratio(google.pull.calls, minCalls),
-        `≤ ${TARGETS.callsOverMinimum} × min (${fixed(callsLimit)})`, google.pull.calls <= callsLimit ? "PASS" : "FAIL"],
-      ["Google full pull: wall time", ms(google.idsync.wallMs), `${ms(google.bare.wallMs)} (bare fetch)`, ratio(google.idsync.wallMs, google.bare.wallMs),
-        "(none: quota-bound)", ""],
+      ["Google full pull: calls", String(google.calls), `${minCalls} (minimum)`, ratio(google.calls, minCalls),
+        `≤ ${TARGETS.callsOverMinimum} × min (${fixed(callsLimit)})`, google.calls <= callsLimit ? "PASS" : "FAIL"],
+      ["Google streaming pull: read + staging", ms(first.stagingMs), `${ms(bareMs)} (bare fetch)`, ratio(first.stagingMs, bareMs),
+        `≤ ${TARGETS.streamingOverBare} × bare`, overBare(first.stagingMs)],
+      ["Google streaming pull: apply transaction (empty snapshot)", ms(first.transactionMs), "", "", "", ""],
+      ["Google streaming pull: total (empty snapshot)", ms(first.wallMs), `${ms(bareMs)} (bare fetch)`, ratio(first.wallMs, bareMs),
+        `≤ ${TARGETS.streamingOverBare} × bare`, overBare(first.wallMs)],
+      ["Google streaming pull: read + staging (unchanged)", ms(unchanged.stagingMs), `${ms(bareMs)} (bare fetch)`, ratio(unchanged.stagingMs, bareMs),
+        `≤ ${TARGETS.streamingOverBare} × bare`, overBare(unchanged.stagingMs)],
+      ["Google streaming pull: apply transaction (unchanged)", ms(unchanged.transactionMs), "", "", "", ""],
+      ["Google streaming pull: total (unchanged)", ms(unchanged.wallMs), `${ms(bareMs)} (bare fetch)`, ratio(unchanged.wallMs, bareMs),
+        `≤ ${TARGETS.streamingOverBare} × bare`, overBare(unchanged.wallMs)],
+      ["Google streaming pull: RSS growth (empty snapshot)", `+${fixed(first.rssGrowthMiB)} MiB`, `${fixed(first.baselineRssMiB)} MiB (before)`, "",
+        `≤ ${TARGETS.streamingRssMiB} MiB`, rssOk(first.rssGrowthMiB)],
+      ["Google streaming pull: RSS growth (unchanged)", `+${fixed(unchanged.rssGrowthMiB)} MiB`, `${fixed(unchanged.baselineRssMiB)} MiB (before)`, "",
+        `≤ ${TARGETS.streamingRssMiB} MiB`, rssOk(unchanged.rssGrowthMiB)],
+      ["Google streaming pull: heap growth", `+${fixed(first.heapGrowthMiB)} MiB`, `+${fixed(google.bare.heapGrowthMiB)} MiB (bare)`,
+        ratio(first.heapGrowthMiB, google.bare.heapGrowthMiB), "", ""],
       ["Google full pull: at 1,920/min", `${fixed(google.expectedMinutesAtDefaultQuota, 1)} min`, "", "", "≤ 10 min (§4)",
         google.expectedMinutesAtDefaultQuota <= 10 ? "PASS" : "FAIL"],
-      ["Google full pull: peak RSS", `${fixed(google.idsync.peakRssMiB)} MiB`, `${fixed(google.idsync.baselineRssMiB)} MiB (before)`,
-        ratio(google.idsync.peakRssMiB, google.idsync.baselineRssMiB), "", ""],
-      ["Google full pull: RSS growth", `+${fixed(google.idsync.rssGrowthMiB)} MiB`, "", "", "", ""],
-      ["Google full pull: heap growth", `+${fixed(google.idsync.heapGrowthMiB)} MiB`, `+${fixed(google.bare.heapGrowthMiB)} MiB (bare)`,
-        ratio(google.idsync.heapGrowthMiB, google.bare.heapGrowthMiB), "", ""],
+      ...(google.idsync ? [
+        ["Google in-memory fullPull (no database): wall time", ms(google.idsync.wallMs), `${ms(bareMs)} (bare fetch)`, ratio(google.idsync.wallMs, bareMs), "", ""],
+        ["Google in-memory fullPull: RSS growth", `+${fixed(google.idsync.rssGrowthMiB)} MiB`, "(after the streaming runs grew RSS)", "", "", ""],
+        ["Google in-memory fullPull: heap growth", `+${fixed(google.idsync.heapGrowthMiB)} MiB`, `+${fixed(google.bare.heapGrowthMiB)} MiB (bare)`,
+          ratio(google.idsync.heapGrowthMiB, google.bare.heapGrowthMiB), "", ""],
+      ] : []),
       [`Graph incremental (${GRAPH.changes} changes): calls`, String(graph.incremental.calls), `${graph.initial.calls} (initial full)`,
         ratio(graph.incremental.calls, graph.initial.calls), `≤ ${TARGETS.graphCalls}`, graph.incremental.calls <= TARGETS.graphCalls ? "PASS" : "FAIL"],
       [`Graph incremental (${GRAPH.changes} changes): wall time`, ms(graph.incremental.wallMs), `${ms(graph.initial.wallMs)} (initial full)`,

@@ -1,12 +1,15 @@
 // One pull of one Google or Graph connection: lease → read the directory (no transaction open while
 // the network is slow) → write the connection's snapshot, check it for a suspicious drop and ask for
 // a reconcile, all in one transaction → reconcile the account through the same planner as SCIM.
-// Any failure before the commit leaves the snapshot as it was: nothing is removed on bad data.
+// A Google full pull streams: each page is written to a staging table as it arrives (memory bounded by a
+// page, not the directory), and the transaction applies the staging set-based; its duration is reported.
+// Any failure before the commit leaves the snapshot as it was: nothing is removed on bad data, and the
+// staging rows are dropped (a killed run's by the connection's next pull).
 // A dry run does the same writes and plans inside a transaction it then rolls back.
 import type { Knex } from "knex";
 import { runSql } from "../db/run-sql.ts";
 import { checkConnectionConfig, type ConnectionConfig } from "../sources/connection-config.ts";
-import { fullPull } from "../sources/google/full-pull.ts";
+import { streamFullPull } from "../sources/google/full-pull.ts";
 import { departurePull } from "../sources/google/departure-pull.ts";
 import type { GooglePullDeps } from "../sources/google/directory-session.ts";
 import { deltaPull, type GraphPullDeps } from "../sources/graph/delta-pull.ts";
@@ -16,6 +19,7 @@ import type { ConnectionScope } from "../snapshot/connection-scope.ts";
 import { applySnapshotDelta, countConnectionSnapshot, deactivateUsers, replaceConnectionSnapshot, tombstoneUsers, type SnapshotWrite } from "../snapshot/pulled-snapshot.ts";
 import { recordSnapshotChange } from "../snapshot/snapshot-changes.ts";
 import { suspiciousDrop } from "../snapshot/drop-guard.ts";
+import { applyStagedPull, countStagedPull, dropStaleStagings, PullStaging } from "../snapshot/pull-staging.ts";
 import { reconcileAccount } from "../reconcile/reconcile-account.ts";
 import type { Plan } from "../reconcile/plan.ts";
 import { takeLease } from "./connection-lease.ts";
@@ -64,9 +68,17 @@ interface WrittenPull {
   readonly links?: { users: string; groups: string };
 }
 
-/** Reads the directory: the part of a run that talks to Google or Microsoft. */
+type ReadDirectory =
+  | { kind: "staged"; pull: { staging: PullStaging; calls: number } }
+  | { kind: "departures"; pull: Awaited<ReturnType<typeof departurePull>> }
+  | { kind: "delta"; pull: DeltaPull };
+
+/**
+ * Reads the directory: the part of a run that talks to Google or Microsoft. A Google full pull is written into
+ * `staging` page by page (outside any transaction) and handed over as that staging, complete.
+ */
 async function readDirectory(config: ConnectionConfig, mode: PullMode, deps: PullDeps, links: { users: string | null; groups: string | null } | null,
-  progress: (line: string) => void, connectionId: string): Promise<{ kind: "full"; pull: Awaited<ReturnType<typeof fullPull>> } | { kind: "departures"; pull: Awaited<ReturnType<typeof departurePull>> } | { kind: "delta"; pull: DeltaPull }> {
+  progress: (line: string) => void, connectionId: string, openStaging: () => Promise<PullStaging>, onCalls: (calls: number) => void): Promise<ReadDirectory> {
   if (config.kind === "google") {
     const google = { ...deps.google, onThrottle: (status: number | null) => {
       directoryThrottles.inc({ connection: connectionId, kind: "google" });
@@ -76,8 +88,16 @@ async function readDirectory(config: ConnectionConfig, mode: PullMode, deps: Pul
       progress("reading suspended, archived and deleted users");
       return { kind: "departures", pull: await departurePull(config.source, google) };
     }
-    progress("reading users, groups and their members");
-    return { kind: "full", pull: await fullPull(config.source, google) };
+    progress("reading users, groups and their members (written to staging page by page)");
+    const staging = await openStaging();
+    const stream = streamFullPull(config.source, google);
+    try {
+      for await (const page of stream) await staging.write(page);
+      await staging.finish();
+    } finally {
+      onCalls(stream.calls);
+    }
+    return { kind: "staged", pull: { staging, calls: stream.calls } };
   }
   const graph = { ...deps.graph, onThrottle: (signal: Parameters<NonNullable<GraphPullDeps["onThrottle"]>>[0]) => {
     directoryThrottles.inc({ connection: connectionId, kind: "graph" });
@@ -95,12 +115,7 @@ async function readDirectory(config: ConnectionConfig, mode: PullMode, deps: Pul
 }
 
 /** Writes what was read into the snapshot (inside `trx`). */
-async function writeSnapshot(trx: Knex.Transaction, scope: ConnectionScope, read: Awaited<ReturnType<typeof readDirectory>>, runId: string | null): Promise<WrittenPull> {
-  if (read.kind === "full") {
-    const { users, groups, memberships, calls } = read.pull;
-    const write = await replaceConnectionSnapshot(trx, scope, { users, groups, memberships }, runId);
-    return { write, calls, pulled: { users: users.length, groups: groups.length, memberships: memberships.length } };
-  }
+async function writeSnapshot(trx: Knex.Transaction, scope: ConnectionScope, read: Exclude<ReadDirectory, { kind: "staged" }>, runId: string | null): Promise<WrittenPull> {
   if (read.kind === "departures") {
     const { inactiveUsers, deletedUserSourceIds, calls } = read.pull;
     const deactivated = await deactivateUsers(trx, scope, inactiveUsers.map((u) => u.sourceId), runId);
@@ -161,24 +176,44 @@ export async function runPull(db: Knex, connectionId: string, options: PullOptio
     `insert into sync_runs (account_id, connection_id, kind, status, trigger) values (?, ?, ?, 'running', ?) returning id`,
     [scope.accountId, connectionId, kind, options.trigger])).rows[0]!.id;
   let calls = 0;
+  let staging: PullStaging | null = null;
   try {
+    // holding the lease, every staging of this connection belongs to a run that is no longer running
+    const stale = await dropStaleStagings(db, scope);
+    if (stale > 0) progress(`dropped the staging rows of ${stale} earlier run(s) that did not finish`);
     const { rows: [state] } = await runSql<{ users_delta_link: string | null; groups_delta_link: string | null; fresh: boolean; last_good_users: number | null; last_good_memberships: number | null }>(db,
       `select users_delta_link, groups_delta_link, coalesce(delta_links_at > now() - make_interval(days => ?), false) as fresh, last_good_users, last_good_memberships
        from connection_sync_state where connection_id = ?`, [MAX_LINK_AGE_DAYS, connectionId]);
     const links = state?.fresh && state.users_delta_link && state.groups_delta_link ? { users: state.users_delta_link, groups: state.groups_delta_link } : null;
-    const read = await readDirectory(config, mode, deps, links, progress, connectionId);
+    const read = await readDirectory(config, mode, deps, links, progress, connectionId,
+      async () => (staging = await PullStaging.open(db, scope, runId)), (n) => { calls = n; });
     calls = read.pull.calls;
     progress(`read with ${calls} API calls; writing the snapshot`);
     let plan: Plan | undefined;
+    const lastGood = state?.last_good_users == null ? null : { users: state.last_good_users, memberships: state.last_good_memberships ?? 0 };
+    const maxDrop = options.maxDropPercent ?? config.pull.maxDropPercent;
+    const transactionStarted = performance.now();
     const written = await db.transaction(async (trx) => {
-      const result = await writeSnapshot(trx, scope, read, runId);
-      const counts = await countConnectionSnapshot(trx, scope);
-      const lastGood = state?.last_good_users == null ? null : { users: state.last_good_users, memberships: state.last_good_memberships ?? 0 };
-      const why = suspiciousDrop(lastGood, counts, options.maxDropPercent ?? config.pull.maxDropPercent);
-      if (why) throw new SuspiciousDropError(why);
+      let result: WrittenPull;
+      let counts: { users: number; memberships: number };
+      if (read.kind === "staged") {
+        // the drop guard judges the staging before anything is applied: a suspicious pull writes nothing
+        const staged = await countStagedPull(trx, scope, read.pull.staging.stageId);
+        counts = { users: staged.users, memberships: staged.memberships };
+        const why = suspiciousDrop(lastGood, counts, maxDrop);
+        if (why) throw new SuspiciousDropError(why);
+        const write = await applyStagedPull(trx, scope, read.pull.staging.stageId, runId);
+        result = { write, calls: read.pull.calls,
+          pulled: { users: staged.listedUsers, deletedUsers: read.pull.staging.read.deletedUsers, groups: staged.groups, memberships: staged.memberships } };
+      } else {
+        result = await writeSnapshot(trx, scope, read, runId);
+        counts = await countConnectionSnapshot(trx, scope);
+        const why = suspiciousDrop(lastGood, counts, maxDrop);
+        if (why) throw new SuspiciousDropError(why);
+      }
       await runSql(trx, `update connection_sync_state set last_good_users = ?, last_good_memberships = ?, last_good_at = now()
         ${result.links ? ", users_delta_link = ?, groups_delta_link = ?, delta_links_at = now()" : ""}
-        ${read.kind === "full" || (read.kind === "delta" && read.pull.full) ? ", last_full_at = now()" : ""} where connection_id = ?`,
+        ${read.kind === "staged" || (read.kind === "delta" && read.pull.full) ? ", last_full_at = now()" : ""} where connection_id = ?`,
         [counts.users, counts.memberships, ...(result.links ? [result.links.users, result.links.groups] : []), connectionId]);
       const changed = result.write.affectedUserIds === null || result.write.affectedUserIds.length > 0;
       if (changed) await recordSnapshotChange(trx, scope, `${kind} pull`, result.write.affectedUserIds);
@@ -193,9 +228,13 @@ export async function runPull(db: Knex, connectionId: string, options: PullOptio
       if (error instanceof DryRunRollback) return null;
       throw error;
     });
+    // the staging's rows went with the commit
+    if (written) staging = null;
+    const transactionMs = Math.round(performance.now() - transactionStarted);
+    progress(`snapshot transaction: ${transactionMs} ms`);
     const durationMs = performance.now() - started;
     if (!written) return { runId, status: "dry-run", calls, durationMs, counts: {}, plan };
-    const counts = { ...written.pulled, ...written.write.counts, activeUsers: written.counts.users, memberships: written.counts.memberships };
+    const counts = { ...written.pulled, ...written.write.counts, activeUsers: written.counts.users, memberships: written.counts.memberships, transactionMs };
     let reconcile: PullResult["reconcile"];
     if (written.changed) {
       progress("reconciling the account");
@@ -223,6 +262,9 @@ export async function runPull(db: Knex, connectionId: string, options: PullOptio
     progress(`${status}: ${message}; nothing was changed`);
     return { runId, status, calls: errorCalls, durationMs, counts: {}, error: message };
   } finally {
+    // a failed, suspicious or dry run: its staging rows go (the snapshot was never touched by them)
+    const leftover = staging as PullStaging | null;
+    if (leftover) await leftover.drop().catch((error: unknown) => progress(`could not drop the staging rows: ${error instanceof Error ? error.message : String(error)}; the next pull drops them`));
     await lease.release();
   }
 }

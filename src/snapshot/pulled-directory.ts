@@ -70,3 +70,26 @@ export interface DeltaPull {
   readonly groupsDeltaLink: string;
   readonly calls: number;
 }
+
+/**
+ * A direct membership as a streaming full pull reads it, before the pull knows every user: `Everyone` (Google's
+ * CUSTOMER member) stands for every active user pulled. Edges naming users or groups the pull does not hand over
+ * are dropped when the staging is applied, as the in-memory pull drops them.
+ */
+export type StreamedMembership = PulledMembership | { readonly groupSourceId: string; readonly memberType: "Everyone" };
+
+/** One page of a streaming full pull, in the order the source reads them (users before memberships). */
+export type FullPullPage =
+  | { readonly kind: "users"; readonly users: readonly PulledUser[] }
+  | { readonly kind: "deletedUsers"; readonly sourceIds: readonly string[] }
+  | { readonly kind: "groups"; readonly groups: readonly PulledGroup[] }
+  | { readonly kind: "memberships"; readonly memberships: readonly StreamedMembership[] };
+
+/**
+ * A full pull read page by page: iterating it makes the requests; it throws (pull-errors.ts) as the in-memory pull
+ * does, and a page already handed over proves nothing until the iteration ends without error. `calls` counts the
+ * HTTP requests made so far (retries included).
+ */
+export interface FullPullStream extends AsyncIterable<FullPullPage> {
+  readonly calls: number;
+}

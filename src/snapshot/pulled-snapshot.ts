@@ -64,7 +64,7 @@ async function upsertGroups(db: Executor, scope: ConnectionScope, groups: readon
   return rows.length;
 }
 
-async function tombstoneGroups(db: Executor, scope: ConnectionScope, where: string, bindings: unknown[]): Promise<number> {
+export async function tombstoneGroups(db: Executor, scope: ConnectionScope, where: string, bindings: unknown[]): Promise<number> {
   const { rowCount } = await runSql(db,
     `with gone as (update idp_groups set deleted_at = now(), version = version + 1, updated_at = now()
        where connection_id = ? and deleted_at is null and ${where} returning id)

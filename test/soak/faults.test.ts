@@ -260,6 +260,10 @@ describe("SIGKILL of `idsync serve` and of a pull", () => {
       h = await store.open();
       const again = await runPull(h.knex, connection.id, { mode: "full", trigger: "after-kill" }, { google: testDeps() });
       expect(again).toMatchObject({ status: "succeeded", reconcile: { status: "succeeded" } });
+      // and the killed runs' staging rows are gone with it (streaming pulls stage pages before the apply)
+      const [staged] = await rows(h.knex, `select (select count(*)::int from pull_stagings where account_id = ?) + (select count(*)::int from pull_staging_users where account_id = ?)
+        + (select count(*)::int from pull_staging_members where account_id = ?) as n`, [gaccount.id, gaccount.id, gaccount.id]);
+      expect(staged.n).toBe(0);
       const [gm] = await rows(h.knex, `select count(*)::int as n from memberships where account_id = ? and managed_by_connection_id is not null`, [gaccount.id]);
       expect(gm.n).toBeGreaterThan(0);
       await h.close();

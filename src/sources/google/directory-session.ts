@@ -5,7 +5,7 @@ import type { admin_directory_v1 } from "@googleapis/admin";
 import { loadGoogleAuth, makeDirectoryClient, DIRECTORY_SCOPES, type GoogleAuth } from "./directory-client.ts";
 import { DEFAULT_RETRY_POLICY, DirectoryRequests, type RetryPolicy } from "./directory-requests.ts";
 import { DEFAULT_CONCURRENCY, DEFAULT_QUOTA_PER_MINUTE, type GoogleConnectionConfig } from "./google-connection.ts";
-import { collectPages } from "./page-walk.ts";
+import { collectPages, walkPages } from "./page-walk.ts";
 import { RequestBudget, systemClock, type PullClock } from "./request-budget.ts";
 
 /** What a pull needs besides the connection; everything is optional in production. */
@@ -52,4 +52,13 @@ export function listUsers(session: DirectorySession, what: string, params: { que
   return collectPages(what, "users", (pageToken) => requests.send({ what, pageToken },
     (options) => directory.users.list({ customer, maxResults: 500, ...params, ...(pageToken ? { pageToken } : {}) }, options)),
   (page) => page.users);
+}
+
+/** The same listing page by page: `onPage` gets each page's users before the next is requested. */
+export function walkUsers(session: DirectorySession, what: string, params: { query?: string; showDeleted?: "true"; fields: string },
+  onPage: (users: admin_directory_v1.Schema$User[]) => Promise<void>): Promise<number> {
+  const { directory, requests, customer } = session;
+  return walkPages(what, "users", (pageToken) => requests.send({ what, pageToken },
+    (options) => directory.users.list({ customer, maxResults: 500, ...params, ...(pageToken ? { pageToken } : {}) }, options)),
+  (page) => page.users, onPage);
 }

@@ -16,6 +16,22 @@ export async function collectPages<P extends ListPage, I>(
   itemsOf: (page: P) => I[] | null | undefined,
 ): Promise<I[]> {
   const items: I[] = [];
+  await walkPages(what, key, fetchPage, itemsOf, async (list) => { items.push(...list); });
+  return items;
+}
+
+/**
+ * The same walk, handing each page's items to `onPage` before the next page is requested (a streaming pull keeps
+ * one page in memory, and a slow consumer slows the walk down); returns how many items there were.
+ */
+export async function walkPages<P extends ListPage, I>(
+  what: string,
+  key: string,
+  fetchPage: (pageToken: string | undefined) => Promise<P>,
+  itemsOf: (page: P) => I[] | null | undefined,
+  onPage: (items: I[]) => Promise<void>,
+): Promise<number> {
+  let count = 0;
   const seen = new Set<string>();
   let pageToken: string | undefined;
   for (;;) {
@@ -29,9 +45,10 @@ export async function collectPages<P extends ListPage, I>(
     } else if (!Array.isArray(list)) {
       throw new IncompletePullError(`${what}: "${key}" is not a list`);
     } else {
-      items.push(...(list as I[]));
+      count += list.length;
+      await onPage(list as I[]);
     }
-    if (next === undefined) return items;
+    if (next === undefined) return count;
     if (seen.has(next)) throw new IncompletePullError(`${what}: nextPageToken repeated; the listing loops`);
     seen.add(next);
     pageToken = next;
