@@ -10,9 +10,23 @@ import { parseRulesDocument } from "../mapping/rules-document.ts";
 import type { Domain } from "../mapping/domain-patterns.ts";
 import type { ActualKey, ActualMember, ActualState, AppUser } from "./actual-state.ts";
 
+/** Parsed rules by document text: parsing the YAML cost a one-person reconcile more than its queries. */
+const parsedRules = new Map<string, MappingRules>();
+const PARSED_RULES_KEPT = 64;
+
+function parsedRulesOf(document: string): MappingRules {
+  let rules = parsedRules.get(document);
+  if (!rules) {
+    rules = parseRulesDocument(document);
+    if (parsedRules.size >= PARSED_RULES_KEPT) parsedRules.delete(parsedRules.keys().next().value!);
+    parsedRules.set(document, rules);
+  }
+  return rules;
+}
+
 export async function loadRules(db: Executor, accountId: string): Promise<MappingRules> {
   const { rows: [row] } = await runSql<{ document: string }>(db, `select document from account_rules where account_id = ?`, [accountId]);
-  return row ? parseRulesDocument(row.document) : EMPTY_RULES;
+  return row ? parsedRulesOf(row.document) : EMPTY_RULES;
 }
 
 export async function loadDomains(db: Executor, accountId: string): Promise<Domain[]> {

@@ -5,7 +5,8 @@ import { runSql } from "../db/run-sql.ts";
 import { planAccountWithFacts } from "./plan-account.ts";
 import type { Plan, PlanAction } from "./plan.ts";
 import { loadPlanInput } from "./load-account-state.ts";
-import { brakeLimit, countsTowardsBrake, isRemoval, removalKey, removalUser, type BrakeVerdict } from "./removal-brake.ts";
+import { brakeLimit, countsTowardsBrake, isRemoval, membersToCount, removalKey, removalUser, type BrakeLimit, type BrakeVerdict } from "./removal-brake.ts";
+import type { AccountPolicy } from "../mapping/mapping-rules.ts";
 import { NEW_VERSION, PersonNotInRunError, reconcileStep, RunNotOpenError, type PlannedRemoval, type StepResult } from "./held-change-set.ts";
 import { loadBrakeState, removeRejections, writeNewVersion, writeSettlement } from "./brake-store.ts";
 import { NO_IDP_FACTS } from "./removal-facts.ts";
@@ -60,6 +61,16 @@ async function mayChangeAnything(trx: Knex.Transaction, accountId: string): Prom
     `select exists (select 1 from account_rules where account_id = ?) or exists (select 1 from memberships where account_id = ? and managed_by_connection_id is not null) as yes`,
     [accountId, accountId]);
   return row!.yes;
+}
+
+/** The brake's limit, from as many active members as the verdict needs counted (membersToCount). */
+async function countedBrakeLimit(trx: Knex.Transaction, accountId: string, policy: AccountPolicy, mostRemovals: number): Promise<BrakeLimit> {
+  const upTo = membersToCount(policy, mostRemovals);
+  if (upTo === 0) return brakeLimit(policy, 0, true);
+  const { rows: [active] } = await runSql<{ n: number }>(trx,
+    `select count(*)::int as n from (select 1 from memberships where account_id = ? and status = 'active'${upTo === null ? "" : " limit ?"}) m`,
+    upTo === null ? [accountId] : [accountId, upTo]);
+  return brakeLimit(policy, active!.n, upTo !== null && active!.n >= upTo);
 }
 
 /** Marks as answered the requests committed before this run read anything. */
@@ -151,15 +162,17 @@ async function reconcileInTransaction(db: Knex, accountId: string, options: Reco
     const { plan, facts } = planAccountWithFacts(input);
     const rules = input.rules;
 
-    const { rows: [active] } = await runSql<{ n: number }>(trx,
-      `select count(*)::int as n from memberships where account_id = ? and status = 'active'`, [accountId]);
-    const limit = brakeLimit(rules.policy, active!.n);
     const { rows: [recent] } = await runSql<{ n: number }>(trx,
       `select count(*)::int as n from audit_log where account_id = ? and actor = 'reconciler'
        and action in ('member.deprovisioned', 'member.removed', 'domain.revoked') and occurred_at > now() - make_interval(mins => ?)`,
-      [accountId, limit.windowMinutes]);
+      [accountId, rules.policy.removalBrake.windowMinutes]);
+    const removals = plannedRemovals(plan, facts);
+    // the most counted removals any verdict of this step can sum: the plan's, those still held, the window's
+    const mostRemovals = removals.filter((r) => r.counted).length + (recent?.n ?? 0)
+      + brakeState.versions.reduce((n, v) => n + v.open.filter((r) => r.counted).length, 0);
+    const limit = await countedBrakeLimit(trx, accountId, rules.policy, mostRemovals);
     const step = reconcileStep(brakeState, {
-      removals: plannedRemovals(plan, facts), fingerprints: facts, inScope: (userId) => input.actual.members.has(userId),
+      removals, fingerprints: facts, inScope: (userId) => input.actual.members.has(userId),
       limit, inWindow: recent?.n ?? 0, approval: options.approval,
     });
     const currentHeld = step.current === NEW_VERSION ? null : step.current;
@@ -201,7 +214,7 @@ async function reconcileInTransaction(db: Knex, accountId: string, options: Reco
     onApplied(proceed);
     const counts = {
       actions: plan.actions.length, applied: appliedCount, withheld: step.withheld.length, removals: step.verdict.inRun, inWindow: step.verdict.inWindow,
-      windowMinutes: limit.windowMinutes, limit: limit.limit, kept: step.kept.length, approved: step.approved.length,
+      windowMinutes: limit.windowMinutes, limit: limit.limit, ...(limit.atLeast ? { limitAtLeast: true } : {}), kept: step.kept.length, approved: step.approved.length,
     };
     if (step.newVersion) {
       const message = heldMessage(step, runId);
