@@ -10,6 +10,7 @@ import { pendingMigrations } from "../db/migrations.ts";
 import { createScimRouter, SCIM_PATH } from "../sources/scim/scim-router.ts";
 import { ADMIN_PATH, createAdminRouter } from "./admin/admin-router.ts";
 import { statusRouter } from "./status/status-router.ts";
+import { scimWriteHooks } from "./scim-departures.ts";
 import type { PullScheduler } from "../scheduler/pull-scheduler.ts";
 import { measureDatabase, registry, scimRequests, scimRouteLabel } from "../metrics/metrics.ts";
 
@@ -20,6 +21,10 @@ export interface AppOptions {
   publicUrl: string;
   /** Runs pulls for `idsync sync` (absent: the admin API offers no sync). */
   pulls?: PullScheduler;
+  /** Wakes the reconcile queue for an account after a SCIM write (absent: the queue finds the request by itself). */
+  wakeReconcile?: (accountId: string) => void;
+  /** False: a SCIM departure is answered before its reconcile, which the queue runs (tests of the queued path). Default true. */
+  reconcileDepartures?: boolean;
 }
 
 /**
@@ -40,7 +45,7 @@ function securityHeaders(): express.RequestHandler {
   return (req, res, next) => (req.secure ? overHttps : overHttp)(req, res, next);
 }
 
-export function createApp({ db, log, settings, publicUrl, pulls }: AppOptions): express.Express {
+export function createApp({ db, log, settings, publicUrl, pulls, wakeReconcile, reconcileDepartures = true }: AppOptions): express.Express {
   const app = express();
   app.disable("x-powered-by");
   // req.secure and req.host believe X-Forwarded-Proto/-Host only from the proxies named here
@@ -88,7 +93,7 @@ export function createApp({ db, log, settings, publicUrl, pulls }: AppOptions): 
   });
   app.use(SCIM_PATH, createScimRouter({
     db, log, publicUrl, bodyLimitBytes: settings.scimBodyLimitBytes, maxPageSize: settings.scimMaxPageSize,
-    rateLimit: settings.scimRateLimit,
+    rateLimit: settings.scimRateLimit, afterWrite: scimWriteHooks(db, log, { wakeReconcile, reconcileDepartures }),
   }));
   app.use(ADMIN_PATH, createAdminRouter({ db, log, publicUrl, pulls }));
   app.use(statusRouter(db));
