@@ -115,7 +115,8 @@ export async function loadActualState(db: Executor, accountId: string, snapshot:
 export async function loadPlanInput(db: Executor, accountId: string, requested: readonly string[] | null, now: number): Promise<AccountPlanInput & { scoped: boolean }> {
   const rules = await loadRules(db, accountId);
   const domains = await loadDomains(db, accountId);
-  const { groups, groupEdges } = await loadSnapshotGroups(db, accountId);
+  // the rules' groups only (a rule names a group by selector; unnamed groups count through the edges alone)
+  const { groups, groupEdges } = await loadSnapshotGroups(db, accountId, rules.rules.flatMap((r) => (r.group === undefined ? [] : [r.group])));
   const owners = requested && requested.length <= MAX_SCOPED_USERS ? ownerCandidateSources(rules, groups, groupEdges) : null;
   const only = owners ? await expandScope(db, accountId, { requestedIdpUserIds: requested!, owners, successorEmail: rules.policy.ownerSuccessor }) : undefined;
   const { users, userEdges } = await loadSnapshotUsers(db, accountId, only);

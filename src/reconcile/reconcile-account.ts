@@ -184,10 +184,11 @@ async function planRun(trx: Knex.Transaction, accountId: string, options: Reconc
 }
 
 /**
- * Runs a reconcile. Scoped runs (SCIM departures, the worker's requests), dry runs and approvals plan
- * and apply under the account lock in one transaction. A full run of the account plans first, on a
- * read-only REPEATABLE READ snapshot and without the lock (5 s in a 100,000-user account, during which
- * a departure used to wait), then takes the lock and applies in a second transaction, only if no run
+ * Runs a reconcile. Runs for given people (SCIM departures), dry runs and approvals plan and apply
+ * under the account lock in one transaction. A run of the account or of its pending requests (which
+ * may ask for the whole account) plans first, on a read-only REPEATABLE READ snapshot and without the
+ * lock (5 s in a 100,000-user account, during which a departure used to wait), then takes the lock and
+ * applies in a second transaction, only if no run
  * changed the account's membership tables since its snapshot (reconcile_generation, bumped by every run
  * that applies): otherwise it plans again, and after PLAN_AHEAD_ATTEMPTS it plans under the lock, as
  * every run did before. Why the generation and not the pending requests: a SCIM change committed during
@@ -200,7 +201,8 @@ async function planRun(trx: Knex.Transaction, accountId: string, options: Reconc
  */
 async function reconcileInTransaction(db: Knex, accountId: string, options: ReconcileOptions,
   onApplied: (actions: readonly PlanAction[]) => void): Promise<ReconcileResult> {
-  const plansAhead = !options.dryRun && !options.approval && (options.scope ?? "account") === "account";
+  // the worker's runs too: a request for the whole account (a group renamed, rules changed) plans it whole
+  const plansAhead = !options.dryRun && !options.approval && typeof (options.scope ?? "account") === "string";
   for (let attempt = 0; plansAhead && attempt < PLAN_AHEAD_ATTEMPTS; attempt++) {
     const planned = await db.transaction(async (trx) => {
       await runSql(trx, `set transaction isolation level repeatable read, read only`);
