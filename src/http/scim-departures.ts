@@ -16,7 +16,8 @@ export function scimWriteHooks(db: Knex, log: Logger, { wakeReconcile, reconcile
 }): ScimWriteHooks {
   return {
     async departed(accountId, idpUserIds) {
-      if (!reconcileDepartures) return wakeReconcile?.(accountId);
+      // off: left to the queue, which `changed` (called after every write) wakes
+      if (!reconcileDepartures) return;
       try {
         // the departed people only; the requests naming only them are answered, so the queue does not run them again
         const result = await reconcileAccount(db, accountId, { trigger: DEPARTURE_TRIGGER, scope: { idpUserIds, answersTheirRequests: true } });

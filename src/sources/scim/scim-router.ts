@@ -106,6 +106,7 @@ async function writeThenReconcile(req: ScimRequest, options: ScimRouterOptions, 
       await hooks.departed(accountId, departed);
     } catch (error) {
       options.log.error({ err: error, accountId, idpUserIds: departed }, "the departure's reconcile failed; the write is stored and its queued request retries");
+      hooks.changed(accountId);
       throw scimError(503, null, "The change is stored, but the departed user's access could not be revoked yet; retry the request");
     }
   }
