@@ -218,7 +218,9 @@ async function main(): Promise<void> {
     latencies.sort((a, b) => a - b);
     roundTrips.sort((a, b) => a - b);
 
-    // the departure reconcile alone, as the SCIM endpoint runs it after the write, for other members
+    // the departure reconcile alone, as the SCIM endpoint runs it after the write, for other members;
+    // idsync stopped first, so its scheduler's full run cannot take these changes (written without a request) first
+    await idsync.stop();
     const others = (await client.query<{ idp_user_id: string }>(
       `select i.idp_user_id from memberships m join user_identities i on i.user_id = m.user_id join idp_users u on u.id = i.idp_user_id
        where m.account_id = $1 and m.role = 'member' and m.status = 'active' and u.active order by m.user_id desc limit $2`, [accountId, DEPROVISIONS])).rows;
