@@ -57,13 +57,9 @@ export interface ReconcileResult {
 /**
  * Without rules nothing is granted, and without IdP-managed memberships nothing can be taken back:
  * such an account (an IdP importing before anyone wrote rules) is answered without loading its snapshot.
+ * (An SQL expression of two bindings, both the account id.)
  */
-async function mayChangeAnything(trx: Knex.Transaction, accountId: string): Promise<boolean> {
-  const { rows: [row] } = await runSql<{ yes: boolean }>(trx,
-    `select exists (select 1 from account_rules where account_id = ?) or exists (select 1 from memberships where account_id = ? and managed_by_connection_id is not null) as yes`,
-    [accountId, accountId]);
-  return row!.yes;
-}
+const MAY_CHANGE_ANYTHING = `(exists (select 1 from account_rules where account_id = ?) or exists (select 1 from memberships where account_id = ? and managed_by_connection_id is not null))`;
 
 /** The brake's limit, from as many active members as the verdict needs counted (membersToCount). */
 async function countedBrakeLimit(trx: Knex.Transaction, accountId: string, policy: AccountPolicy, mostRemovals: number): Promise<BrakeLimit> {
@@ -168,14 +164,14 @@ async function lockAccount(trx: Knex.Transaction, accountId: string): Promise<st
 
 async function planRun(trx: Knex.Transaction, accountId: string, options: ReconcileOptions): Promise<PlannedRun> {
   // only requests committed before the snapshot is read are answered by this run
-  const { rows: [pending] } = await runSql<{ last: string | null; whole: boolean; rules: boolean; generation: string }>(trx,
+  const { rows: [pending] } = await runSql<{ last: string | null; whole: boolean; rules: boolean; generation: string; may_change: boolean }>(trx,
     `select max(id)::text as last, coalesce(bool_or(idp_user_ids is null), false) as whole, coalesce(bool_or(reason = 'rules changed'), false) as rules,
-       (select reconcile_generation::text from accounts where id = ?) as generation
-     from reconcile_requests where account_id = ? and processed_at is null`, [accountId, accountId]);
-  const { generation, ...requests } = pending!;
+       (select reconcile_generation::text from accounts where id = ?) as generation, ${MAY_CHANGE_ANYTHING} as may_change
+     from reconcile_requests where account_id = ? and processed_at is null`, [accountId, accountId, accountId, accountId]);
+  const { generation, may_change: mayChange, ...requests } = pending!;
   // the worker answering a rules change says so in the run's trigger
   const trigger = options.scope === "requests" && requests.rules ? "rules change" : options.trigger;
-  if (!options.dryRun && !(await mayChangeAnything(trx, accountId))) return { pending: requests, trigger, generation, idleAccount: true };
+  if (!options.dryRun && !mayChange) return { pending: requests, trigger, generation, idleAccount: true };
   const scope = options.approval ? "account" : options.scope ?? "account";
   const requested = await requestedUsers(trx, accountId, scope, requests);
   const { scoped, ...input } = await loadPlanInput(trx, accountId, requested, Date.now());
