@@ -194,6 +194,9 @@ async function planRun(trx: Knex.Transaction, accountId: string, options: Reconc
  * brake's state, its window and the active members are read under the lock, so its invariants are the
  * locked run's. The apply itself stays one transaction: a first apply of a large account (every member
  * created, 18 s in the bench) still holds the lock while it writes, and a departure in that time waits.
+ * So does one while a full run plans under the lock because other runs kept applying through all its
+ * attempts (departures back to back, as in the bench): dropping the actions of the people those runs
+ * touched, instead of planning again, would end that wait too.
  */
 async function reconcileInTransaction(db: Knex, accountId: string, options: ReconcileOptions,
   onApplied: (actions: readonly PlanAction[]) => void): Promise<ReconcileResult> {
