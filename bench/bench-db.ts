@@ -8,10 +8,11 @@
 import pg from "pg";
 import type { Child } from "./processes.ts";
 
-export const DB_NAME = "idsync_bench";
+// BENCH_DB_NAME: another database (and lock) of its own, for two checkouts benchmarking on one server
+export const DB_NAME = process.env.BENCH_DB_NAME || "idsync_bench";
 /** idsync's connections carry this application_name, so the bench can see whether it is mid-transaction. */
 export const IDSYNC_APPLICATION = "idsync-bench";
-const BENCH_LOCK = 0x1d5ba9c;
+const BENCH_LOCK = 0x1d5ba9c + (DB_NAME === "idsync_bench" ? 0 : [...DB_NAME].reduce((sum, c) => (sum * 31 + c.charCodeAt(0)) % 0xfffff, 1));
 
 export const adminUrl = process.env.BENCH_DATABASE_URL || "postgres://postgres@127.0.0.1:5432/postgres";
 /** The URL of database `name` on the bench's PostgreSQL. */

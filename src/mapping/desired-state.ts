@@ -3,7 +3,7 @@
 import type { AccountSnapshot, SnapshotUser } from "../snapshot/account-snapshot.ts";
 import { ROLE_RANK, type Access, type MappingRule, type MappingRules, type Role } from "./mapping-rules.ts";
 import { groupRuleMatcher } from "./group-closure.ts";
-import { groupMatches } from "./group-selector.ts";
+import { groupsMatching } from "./group-selector.ts";
 import { domainsMatching, type Domain } from "./domain-patterns.ts";
 import { parseUserCondition, type UserCondition } from "./user-condition.ts";
 import { assignedEntitlements, assignedRoles, findAssignment, publishedEntitlement, publishedRole } from "./assigned-access.ts";
@@ -70,7 +70,7 @@ function compileRules(rules: MappingRules, snapshot: AccountSnapshot, domains: r
       return matched.map((d) => ({ domainId: d.id, access }));
     });
     if (rule.group !== undefined) {
-      const matching = snapshot.groups.filter((g) => groupMatches(g, rule.group!));
+      const matching = groupsMatching(snapshot.groups, rule.group);
       const groupIds = new Set(matching.map((g) => g.id));
       if (groupIds.size === 0) warnings.push({ rule: rule.name, line: rule.line, message: `no IdP group is called or has the id "${rule.group}"` });
       // pulled directories may hold same-named groups: the rule takes all of them, and says so

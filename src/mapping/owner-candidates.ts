@@ -5,7 +5,7 @@
 // role or entitlement can match anyone.
 import type { SnapshotEdge, SnapshotGroup } from "../snapshot/account-snapshot.ts";
 import type { MappingRules } from "./mapping-rules.ts";
-import { groupMatches } from "./group-selector.ts";
+import { groupsMatching } from "./group-selector.ts";
 
 export interface OwnerCandidateSources {
   /** Groups whose user members (direct) are candidates: the owner rules' groups and every group nested in them. */
@@ -23,7 +23,7 @@ export function ownerCandidateSources(rules: MappingRules, groups: readonly Snap
     if (rule.role !== "owner") continue;
     // a filter, an app role or an entitlement can match anyone
     if (rule.filter !== undefined || rule.appRole !== undefined || rule.entitlement !== undefined) return null;
-    if (rule.group !== undefined) for (const g of groups) if (groupMatches(g, rule.group)) roots.add(g.id);
+    if (rule.group !== undefined) for (const g of groupsMatching(groups, rule.group)) roots.add(g.id);
   }
   const children = new Map<string, string[]>();
   for (const { groupId, memberId } of groupEdges) children.set(groupId, [...(children.get(groupId) ?? []), memberId]);

@@ -10,9 +10,23 @@ import { parseRulesDocument } from "../mapping/rules-document.ts";
 import type { Domain } from "../mapping/domain-patterns.ts";
 import type { ActualKey, ActualMember, ActualState, AppUser } from "./actual-state.ts";
 
+/** Parsed rules by document text: parsing the YAML cost a one-person reconcile more than its queries. */
+const parsedRules = new Map<string, MappingRules>();
+const PARSED_RULES_KEPT = 64;
+
+function parsedRulesOf(document: string): MappingRules {
+  let rules = parsedRules.get(document);
+  if (!rules) {
+    rules = parseRulesDocument(document);
+    if (parsedRules.size >= PARSED_RULES_KEPT) parsedRules.delete(parsedRules.keys().next().value!);
+    parsedRules.set(document, rules);
+  }
+  return rules;
+}
+
 export async function loadRules(db: Executor, accountId: string): Promise<MappingRules> {
   const { rows: [row] } = await runSql<{ document: string }>(db, `select document from account_rules where account_id = ?`, [accountId]);
-  return row ? parseRulesDocument(row.document) : EMPTY_RULES;
+  return row ? parsedRulesOf(row.document) : EMPTY_RULES;
 }
 
 export async function loadDomains(db: Executor, accountId: string): Promise<Domain[]> {
@@ -49,18 +63,19 @@ export async function loadActualState(db: Executor, accountId: string, snapshot:
     `select k.id, k.created_by_user_id, k.scope, k.last_used_at,
        coalesce((select array_agg(d.domain_id order by d.domain_id) from api_key_domains d where d.api_key_id = k.id), '{}') as domain_ids
      from api_keys k where k.account_id = ? and k.revoked_at is null${only ? " and k.created_by_user_id = any(?::uuid[])" : ""}`, by([accountId]));
-  const sessions = await runSql(db,
-    `select user_id as key, count(*)::int as n from sessions
-     where account_id = ? and revoked_at is null and expires_at > now()${only ? " and user_id = any(?::uuid[])" : ""} group by user_id`, by([accountId]));
-  const sent = await runSql(db,
-    `select invited_by_user_id as key, count(*)::int as n from invitations
-     where account_id = ? and status = 'pending' and invited_by_user_id is not null${only ? " and invited_by_user_id = any(?::uuid[])" : ""}
-     group by invited_by_user_id`, by([accountId]));
+  // the counts and the connections in one round trip: a one-person reconcile is mostly waiting on them
   const memberEmails = members.rows.map((m) => String(m.email).toLowerCase());
-  const addressed = await runSql(db,
-    `select lower(email) as key, count(*)::int as n from invitations
-     where account_id = ? and status = 'pending'${only ? " and lower(email) = any(?::text[])" : ""} group by lower(email)`,
-    only ? [accountId, memberEmails] : [accountId]);
+  const counted = await runSql<{ kind: "session" | "sent" | "addressed" | "connection"; key: string; n: number }>(db,
+    `select 'session' as kind, user_id::text as key, count(*)::int as n from sessions
+     where account_id = ? and revoked_at is null and expires_at > now()${only ? " and user_id = any(?::uuid[])" : ""} group by user_id
+     union all select 'sent', invited_by_user_id::text, count(*)::int from invitations
+     where account_id = ? and status = 'pending' and invited_by_user_id is not null${only ? " and invited_by_user_id = any(?::uuid[])" : ""}
+     group by invited_by_user_id
+     union all select 'addressed', lower(email), count(*)::int from invitations
+     where account_id = ? and status = 'pending'${only ? " and lower(email) = any(?::text[])" : ""} group by lower(email)
+     union all select 'connection', id::text, 0 from directory_connections where account_id = ?`,
+    [...by([accountId]), ...by([accountId]), ...(only ? [accountId, memberEmails] : [accountId]), accountId]);
+  const countsOf = (kind: string) => counted.rows.filter((r) => r.kind === kind);
   if (!scoped) {
     identities = await runSql(db, `select idp_user_id, user_id from user_identities where account_id = ?`, [accountId]);
     // joined in the database: an array of every email of a large account is slow to send and to search
@@ -68,10 +83,9 @@ export async function loadActualState(db: Executor, accountId: string, snapshot:
       `select id, email from users where lower(email) in (select lower(coalesce(email, user_name)) from idp_users where account_id = ?)
        union select u.id, u.email from users u join memberships m on m.user_id = u.id where m.account_id = ?`, [accountId, accountId]);
   }
-  const connections = await runSql(db, `select id from directory_connections where account_id = ?`, [accountId]);
 
-  const sessionCount = groupCount(sessions.rows);
-  const sentCount = groupCount(sent.rows);
+  const sessionCount = groupCount(countsOf("session"));
+  const sentCount = groupCount(countsOf("sent"));
   const grantsBy = new Map<string, ActualMember["grants"][number][]>();
   for (const g of grants.rows) grantsBy.set(g.user_id, [...(grantsBy.get(g.user_id) ?? []), { domainId: g.domain_id, access: g.access, managed: g.managed, rule: g.managed_by_rule }]);
   const keysBy = new Map<string, ActualKey[]>();
@@ -88,8 +102,8 @@ export async function loadActualState(db: Executor, accountId: string, snapshot:
     } satisfies ActualMember])),
     identities: new Map(identities!.rows.map((r) => [r.idp_user_id, r.user_id])),
     usersByEmail: new Map(users!.rows.map((u) => [u.email.toLowerCase(), { userId: u.id, email: u.email } satisfies AppUser])),
-    invitationsTo: groupCount(addressed.rows),
-    connectionIds: new Set(connections.rows.map((c) => c.id)),
+    invitationsTo: groupCount(countsOf("addressed")),
+    connectionIds: new Set(countsOf("connection").map((c) => c.key)),
   };
 }
 
@@ -99,9 +113,15 @@ export async function loadActualState(db: Executor, accountId: string, snapshot:
  * unless an owner rule by filter could make anyone owner or too many were requested: then the whole account.
  */
 export async function loadPlanInput(db: Executor, accountId: string, requested: readonly string[] | null, now: number): Promise<AccountPlanInput & { scoped: boolean }> {
-  const rules = await loadRules(db, accountId);
-  const domains = await loadDomains(db, accountId);
-  const { groups, groupEdges } = await loadSnapshotGroups(db, accountId);
+  // the rules and the domains in one round trip (loadRules and loadDomains, as one query)
+  const { rows: [row] } = await runSql<{ document: string | null; domains: Domain[] }>(db,
+    `select (select document from account_rules where account_id = ?) as document,
+       coalesce((select json_agg(json_build_object('id', id, 'name', name) order by name) from sending_domains where account_id = ?), '[]'::json) as domains`,
+    [accountId, accountId]);
+  const rules = row!.document === null ? EMPTY_RULES : parsedRulesOf(row!.document);
+  const domains = row!.domains;
+  // the rules' groups only (a rule names a group by selector; unnamed groups count through the edges alone)
+  const { groups, groupEdges } = await loadSnapshotGroups(db, accountId, rules.rules.flatMap((r) => (r.group === undefined ? [] : [r.group])));
   const owners = requested && requested.length <= MAX_SCOPED_USERS ? ownerCandidateSources(rules, groups, groupEdges) : null;
   const only = owners ? await expandScope(db, accountId, { requestedIdpUserIds: requested!, owners, successorEmail: rules.policy.ownerSuccessor }) : undefined;
   const { users, userEdges } = await loadSnapshotUsers(db, accountId, only);

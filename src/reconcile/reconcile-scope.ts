@@ -45,11 +45,11 @@ export async function expandScope(db: Executor, accountId: string, seed: ScopeSe
        union select lower(u.email) from users u join people p on p.user_id = u.id
        union select ?::text where ?::text is not null
      )
-     select i.id from idp_users i where i.account_id = ? and (
-       i.id in (select id from seed_users)
-       or i.id in (select idp_user_id from user_identities where user_id in (select user_id from people))
-       or lower(coalesce(i.email, i.user_name)) in (select email from emails))`,
+     -- three index lookups, not one OR over the account's users: the OR made the planner scan every idp_users row
+     select id from seed_users
+     union select i.id from user_identities ui join people p on p.user_id = ui.user_id join idp_users i on i.id = ui.idp_user_id where i.account_id = ?
+     union select i.id from emails e join idp_users i on i.account_id = ? and lower(coalesce(i.email, i.user_name)) = e.email`,
     [accountId, [...seed.requestedIdpUserIds], [...seed.owners.groupIds], accountId, seed.owners.byAttributes, IDSYNC_EXTENSION, accountId,
-      successor, successor, successor, accountId]);
+      successor, successor, successor, accountId, accountId]);
   return rows.map((r) => r.id);
 }

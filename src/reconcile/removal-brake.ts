@@ -52,12 +52,27 @@ export interface BrakeLimit {
   readonly minimum: number;
   readonly percent: number;
   readonly activeMembers: number;
+  /** `activeMembers` is a lower bound, counted only as far as the verdict needed (then `limit` is one too). */
+  readonly atLeast?: boolean;
   readonly windowMinutes: number;
 }
 
-export function brakeLimit(policy: AccountPolicy, activeMembers: number): BrakeLimit {
+export function brakeLimit(policy: AccountPolicy, activeMembers: number, atLeast = false): BrakeLimit {
   const { minimum, percent, windowMinutes } = policy.removalBrake;
-  return { limit: Math.max(minimum, Math.floor((activeMembers * percent) / 100)), minimum, percent, activeMembers, windowMinutes };
+  return { limit: Math.max(minimum, Math.floor((activeMembers * percent) / 100)), minimum, percent, activeMembers, windowMinutes, ...(atLeast ? { atLeast } : {}) };
+}
+
+/**
+ * How many active members must be counted to decide the brake on at most `removals` counted removals
+ * (this run's and the window's): none when the minimum already allows them, else as many as make
+ * percent % of them allow them (then any more change no verdict); null: count them all (the verdict
+ * may hold, and a held run's message shows the exact number). Counting a 100,000-member account on
+ * every departure cost more than the rest of that person's reconcile.
+ */
+export function membersToCount(policy: AccountPolicy, removals: number): number | null {
+  const { minimum, percent } = policy.removalBrake;
+  if (removals <= minimum) return 0;
+  return percent > 0 ? Math.ceil((removals * 100) / percent) : null;
 }
 
 export interface BrakeVerdict {
@@ -72,6 +87,8 @@ export interface BrakeVerdict {
 }
 
 export function describeLimit(limit: BrakeLimit): string {
+  if (limit.atLeast && limit.activeMembers === 0) return `limit ${limit.limit} or more (the minimum ${limit.minimum} allows it; members not counted)`;
+  if (limit.atLeast) return `limit ${limit.limit} or more (max(${limit.minimum}, ${limit.percent} % of at least ${limit.activeMembers} members))`;
   return `limit ${limit.limit} (max(${limit.minimum}, ${limit.percent} % of ${limit.activeMembers} members))`;
 }
 

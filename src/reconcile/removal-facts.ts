@@ -7,7 +7,7 @@ import { createHash } from "node:crypto";
 import type { AccountSnapshot } from "../snapshot/account-snapshot.ts";
 import type { MappingRules } from "../mapping/mapping-rules.ts";
 import { groupRuleMatcher } from "../mapping/group-closure.ts";
-import { groupMatches } from "../mapping/group-selector.ts";
+import { groupsMatching } from "../mapping/group-selector.ts";
 import { parseUserCondition } from "../mapping/user-condition.ts";
 import { IDSYNC_EXTENSION } from "../mapping/desired-state.ts";
 
@@ -16,7 +16,7 @@ export const NO_IDP_FACTS = "known to no IdP";
 
 /** Fingerprints by person key (the app user id once linked; `email:…` before). */
 export function factsFingerprints(snapshot: AccountSnapshot, rules: MappingRules, personOf: ReadonlyMap<string, string>): Map<string, string> {
-  const ruleGroups = rules.rules.map((r) => (r.group === undefined ? undefined : new Set(snapshot.groups.filter((g) => groupMatches(g, r.group!)).map((g) => g.id))));
+  const ruleGroups = rules.rules.map((r) => (r.group === undefined ? undefined : new Set(groupsMatching(snapshot.groups, r.group).map((g) => g.id))));
   const groupsOf = groupRuleMatcher(snapshot.edges, ruleGroups);
   const filters = rules.rules.flatMap((r) => (r.filter === undefined ? [] : [{ name: r.filter, matches: parseUserCondition(r.filter) }]));
   const readsAttributes = rules.rules.some((r) => r.attributes === true);

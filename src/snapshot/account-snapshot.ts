@@ -35,12 +35,22 @@ export interface AccountSnapshot {
   readonly edges: readonly SnapshotEdge[];
 }
 
-/** Live groups and the group-in-group edges: small next to users and their memberships, loaded whole. */
-export async function loadSnapshotGroups(db: Executor, accountId: string): Promise<{ groups: SnapshotGroup[]; groupEdges: SnapshotEdge[] }> {
+/**
+ * Live groups and the group-in-group edges: small next to users and their memberships. With `named`,
+ * only the groups those selectors name (by our id, the IdP's id, externalId, display name or email, as
+ * group-selector.ts matches): all a plan needs, since a user's other groups matter only through the
+ * edges, which are loaded whole. A one-person reconcile then reads the account's rule groups, not its
+ * thousands of groups.
+ */
+export async function loadSnapshotGroups(db: Executor, accountId: string, named?: readonly string[]): Promise<{ groups: SnapshotGroup[]; groupEdges: SnapshotEdge[] }> {
+  const lower = named?.map((n) => n.toLowerCase());
   const groups = await runSql(db,
     `select g.id, g.connection_id, g.source_id, g.external_id, g.display_name, g.email
      from idp_groups g join directory_connections c on c.id = g.connection_id
-     where g.account_id = ? and g.deleted_at is null and c.status = 'active'`, [accountId]);
+     where g.account_id = ? and g.deleted_at is null and c.status = 'active'${named ? `
+       and (g.id::text = any(?::text[]) or g.source_id = any(?::text[]) or g.external_id = any(?::text[])
+         or lower(g.display_name) = any(?::text[]) or lower(g.email) = any(?::text[]))` : ""}`,
+    named ? [accountId, named, named, named, lower, lower] : [accountId]);
   const edges = await runSql(db,
     `select m.group_id, m.member_id from idp_group_members m join idp_groups g on g.id = m.group_id
      where g.account_id = ? and g.deleted_at is null and m.member_type = 'Group'`, [accountId]);

@@ -22,3 +22,11 @@ export function reconcileRequestCte(affected: string): string {
 
 /** For writes of users: each request names the user written. */
 export const USER_RECONCILE_REQUEST_CTE = reconcileRequestCte("array[id]");
+
+/** Whether a change naming this IdP user still waits for the reconcile worker (a departure not yet applied). */
+export async function hasPendingChange(db: Executor, scope: ConnectionScope, idpUserId: string): Promise<boolean> {
+  const { rows: [row] } = await runSql<{ yes: boolean }>(db,
+    `select exists (select 1 from reconcile_requests where account_id = ? and processed_at is null and ?::uuid = any(idp_user_ids)) as yes`,
+    [scope.accountId, idpUserId]);
+  return row!.yes;
+}

@@ -18,7 +18,8 @@ const SLUG = "cli-brake";
 let harness: ScimHarness;
 let dir: string;
 beforeAll(async () => {
-  harness = await startScimHarness();
+  // SCIM deactivations wait for the rules change here (the queued path), not reconciled before the answer
+  harness = await startScimHarness({ departures: false });
   dir = fs.mkdtempSync(path.join(os.tmpdir(), "idsync-brake-"));
 });
 afterAll(async () => {

@@ -78,8 +78,9 @@ test("Okta deactivation: membership suspended, grants, sessions, invitations and
   await createSession(harness.db.knex, t.accountId, userId);
   await createInvitation(harness.db.knex, { accountId: t.accountId, email: "friend@example.org", role: "member", invitedBy: userId });
 
+  // the departure is reconciled before the answer: everything below is already true when the 200 arrives
   expect((await t.client.patch(`/Users/${idpId}`, { schemas: [PATCH], Operations: [{ op: "replace", value: { active: false } }] })).status).toBe(200);
-  const run = await reconcileAccount(harness.db.knex, t.accountId, { trigger: "test" });
+  const [run] = (await q(`select id as "runId" from sync_runs where account_id = ? and trigger = 'departure'`, [t.accountId]));
   expect(await memberOf(t.accountId, "leaver@acme-okta-off.example.com")).toEqual({ role: "member", status: "suspended", grants: [] });
   expect((await q(`select revoked_at is not null as revoked from api_keys where id = ?`, [key.id]))[0].revoked).toBe(true);
   expect((await q(`select count(*)::int as n from sessions where user_id = ? and revoked_at is null`, [userId]))[0].n).toBe(0);
@@ -177,7 +178,7 @@ test("200 removals at once are held until approved; additions go ahead", async (
   expect((await q(`select status, decided_by from sync_runs where id = ?`, [held.runId]))[0]).toEqual({ status: "approved", decided_by: "operator:test" });
 }, 120_000);
 
-test("a SCIM deactivation is applied by the worker, durably: the request outlives a crash before the apply", async () => {
+test("a SCIM deactivation whose reconcile fails is answered 503, stays stored, and the worker applies it", async () => {
   const { ReconcileScheduler } = await import("../../src/scheduler/reconcile-scheduler.ts");
   const { createLogger } = await import("../../src/log/logger.ts");
   const t = await tenant("durable");
@@ -186,10 +187,25 @@ test("a SCIM deactivation is applied by the worker, durably: the request outlive
   const [{ id: userId }] = await q(`select id from users where email = ?`, ["quitter@acme-durable.example.com"]);
   const key = await createApiKey(harness.db.knex, { accountId: t.accountId, userId, name: "prod" });
 
-  // no worker is running: as if the process died right after answering the SCIM request
-  expect((await t.client.patch(`/Users/${idpId}`, { schemas: [PATCH], Operations: [{ op: "replace", path: "active", value: false }] })).status).toBe(200);
+  // the departure's reconcile fails in the database (a real failure: the key's revocation is refused)
+  await harness.db.knex.raw(`create function refuse_key_revocation() returns trigger language plpgsql as $$
+    begin if new.revoked_at is not null then raise exception 'injected fault'; end if; return new; end $$`);
+  await harness.db.knex.raw(`create trigger refuse_key_revocation before update on api_keys for each row execute function refuse_key_revocation()`);
+  try {
+    const answer = await t.client.patch(`/Users/${idpId}`, { schemas: [PATCH], Operations: [{ op: "replace", path: "active", value: false }] });
+    expect(answer.status).toBe(503);
+    expect(answer.headers.get("retry-after")).toMatch(/^\d+$/);
+    expect(answer.body).toMatchObject({ schemas: ["urn:ietf:params:scim:api:messages:2.0:Error"], status: "503" });
+    expect(JSON.stringify(answer.body)).not.toContain("injected fault");
+  } finally {
+    await harness.db.knex.raw(`drop trigger refuse_key_revocation on api_keys; drop function refuse_key_revocation()`);
+  }
+  // the write is stored, its request pending, nothing of the failed reconcile applied
+  expect((await t.client.get(`/Users/${idpId}`)).body.active).toBe(false);
   expect((await q(`select count(*)::int as n from reconcile_requests where account_id = ? and processed_at is null`, [t.accountId]))[0].n).toBeGreaterThan(0);
   expect((await q(`select revoked_at from api_keys where id = ?`, [key.id]))[0].revoked_at).toBeNull();
+  expect((await memberOf(t.accountId, "quitter@acme-durable.example.com")).status).toBe("active");
+  expect((await q(`select status from sync_runs where account_id = ? and trigger = 'departure'`, [t.accountId])).map((r: { status: string }) => r.status)).toEqual(["failed"]);
 
   // a process that starts again queues every account with requests pending (the start-up sweep)
   await new ReconcileScheduler({ db: harness.db.knex, log: createLogger("silent") }).drainRequests();

@@ -30,7 +30,8 @@ rules:
 let harness: ScimHarness;
 let scheduler: ReconcileScheduler;
 beforeAll(async () => {
-  harness = await startScimHarness();
+  // the queued path: SCIM departures are not reconciled before the answer here (that is test/scim/departures.test.ts)
+  harness = await startScimHarness({ departures: false });
   scheduler = new ReconcileScheduler({ db: harness.db.knex, log: createLogger("silent") });
 });
 afterAll(() => harness.close());

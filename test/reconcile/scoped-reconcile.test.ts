@@ -40,7 +40,8 @@ const groups: Record<string, string> = {};
 const users: Record<string, string> = {};
 
 beforeAll(async () => {
-  harness = await startScimHarness();
+  // the queued path: SCIM departures are not reconciled before the answer here (that is test/scim/departures.test.ts)
+  harness = await startScimHarness({ departures: false });
   client = await harness.tenant("scoped", ["scoped.example.com", "eu.staging.scoped.example.com", "us.staging.scoped.example.com"]);
   accountId = (await findAccount(harness.db.knex, "scoped")).id;
   await saveRules(harness.db.knex, accountId, RULES, "test");

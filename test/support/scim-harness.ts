@@ -70,8 +70,13 @@ export function scimClient(scimUrl: string, token: string, meta: { connectionId:
 /**
  * `host`: where to listen (loopback unless a test needs another address, e.g. "0.0.0.0"); `url` stays loopback.
  * `pulls`: the admin API runs pulls on request (`idsync sync`), as in `idsync serve`; never on a schedule.
+ * `departures: false`: a SCIM deactivation or delete is answered before its reconcile and left to the
+ * queue like any other change (for tests of the reconciler's queued, scoped and braked paths).
+ * `wakeReconcile`: told of every SCIM write the queue must answer (as `idsync serve` wakes its queue).
  */
-export async function startScimHarness(options: { env?: Record<string, string>; log?: Logger; host?: string; pulls?: boolean } = {}): Promise<ScimHarness> {
+export async function startScimHarness(options: {
+  env?: Record<string, string>; log?: Logger; host?: string; pulls?: boolean; departures?: boolean; wakeReconcile?: (accountId: string) => void;
+} = {}): Promise<ScimHarness> {
   const db = await openTestDatabase();
   const settings = loadSettings({ LOG_LEVEL: "silent", ...options.env });
   const server = createHttpServer();
@@ -82,7 +87,7 @@ export async function startScimHarness(options: { env?: Record<string, string>; 
   const pulls = options.pulls ? new PullScheduler({ db: db.knex, log }) : undefined;
   // limits as `idsync serve` keeps them: in PostgreSQL (shared), in this process on the embedded database
   const limitStore = db.kind === "pglite" ? new MemoryBucketStore() : undefined;
-  server.on("request", createApp({ db: db.knex, log, settings, publicUrl: url, pulls, limitStore }));
+  server.on("request", createApp({ db: db.knex, log, settings, publicUrl: url, pulls, limitStore, reconcileDepartures: options.departures ?? true, wakeReconcile: options.wakeReconcile }));
   const scimUrl = `${url}/scim/v2`;
   const adminToken = await createAdminToken(db.knex, "test");
   return {

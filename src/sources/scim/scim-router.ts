@@ -14,7 +14,7 @@ import { readAssignable } from "./resources/assignable-resources.ts";
 import { resourceRequest } from "./resources/resource-request.ts";
 import { findResourceType, findSchema, listResourceTypes, listSchemas } from "./discovery.ts";
 import type { ScimContext } from "./scim-context.ts";
-import { scimErrorBody } from "./scim-error.ts";
+import { scimError, scimErrorBody } from "./scim-error.ts";
 import { bodyFault, MAX_BODY_DEPTH } from "./body-shape.ts";
 import { AuthThrottle, clientKey, type AuthThrottleOptions } from "../../accounts/auth-throttle.ts";
 import { LeasedBuckets } from "../../limits/leased-buckets.ts";
@@ -37,7 +37,24 @@ export interface ScimRouterOptions {
   limitStore: BucketStore;
   /** Throttling of failed authentications per client IP (token guessing); defaults in auth-throttle.ts. */
   authThrottle?: Partial<AuthThrottleOptions>;
+  /** What runs after a write commits (the shell wires reconciles in; absent: the queued requests alone). */
+  afterWrite?: ScimWriteHooks;
 }
+
+/**
+ * The reconcile side of SCIM writes, supplied by the shell (this stage must not import reconcile).
+ * `departed` is awaited before the answer to a write that deactivated or deleted users, so when the
+ * IdP reads 200 their access is gone; if it throws, the write stays stored and the answer is a 503
+ * (the IdP retries, and so does the queued request). `changed` follows every other committed write:
+ * it wakes the reconcile queue and is never awaited.
+ */
+export interface ScimWriteHooks {
+  departed(accountId: string, idpUserIds: readonly string[]): Promise<void>;
+  changed(accountId: string): void;
+}
+
+/** Seconds an IdP is asked to wait before retrying a write whose departure could not be applied. */
+const DEPARTURE_RETRY_AFTER_SECONDS = 5;
 
 type ScimRequest = Request & { scimContext?: ScimContext };
 
@@ -51,7 +68,8 @@ function respond(status: (value: unknown) => number, work: (req: ScimRequest) =>
       else res.send(value);
     } catch (error) {
       const { status: code, scimType, message } = error as { status?: number; scimType?: string; message: string };
-      sendScimError(res, code ?? 500, code ? message : "Internal server error", scimType);
+      const headers: Record<string, string> = code === 503 ? { "Retry-After": String(DEPARTURE_RETRY_AFTER_SECONDS) } : {};
+      sendScimError(res, code ?? 500, code ? message : "Internal server error", scimType, headers);
     }
   };
 }
@@ -74,6 +92,31 @@ function rfcResponseHeaders(req: Request, res: Response, next: NextFunction): vo
     return send(body);
   };
   next();
+}
+
+/**
+ * Runs a resource's write, then the write hooks: the departure reconcile (awaited) for the users the
+ * write deactivated or deleted, the queue's wake-up for everything else.
+ */
+async function writeThenReconcile(req: ScimRequest, options: ScimRouterOptions, resource: object,
+  write: () => Promise<unknown>): Promise<unknown> {
+  const value = await write();
+  const hooks = options.afterWrite;
+  if (!hooks) return value;
+  const { accountId } = req.scimContext!.scope;
+  // only users depart (ScimUserResource.departed); a group's writes, members removed included, go to the queue
+  const departed = resource instanceof ScimUserResource ? resource.departed : [];
+  if (departed.length > 0) {
+    try {
+      await hooks.departed(accountId, departed);
+    } catch (error) {
+      options.log.error({ err: error, accountId, idpUserIds: departed }, "the departure's reconcile failed; the write is stored and its queued request retries");
+      hooks.changed(accountId);
+      throw scimError(503, null, "The change is stored, but the departed user's access could not be revoked yet; retry the request");
+    }
+  }
+  hooks.changed(accountId);
+  return value;
 }
 
 export function createScimRouter(options: ScimRouterOptions): express.Router {
@@ -139,11 +182,21 @@ export function createScimRouter(options: ScimRouterOptions): express.Router {
   for (const [endpoint, Resource] of [["Users", ScimUserResource], ["Groups", ScimGroupResource]] as const) {
     router.get(`/${endpoint}`, respond(ok, (req) => new Resource(req.query).read(req.scimContext)));
     router.get(`/${endpoint}/:id`, respond(ok, (req) => new Resource(String(req.params.id), req.query).read(req.scimContext)));
-    router.post(`/${endpoint}`, respond(() => 201, (req) => new Resource(req.query).write(req.body, req.scimContext)));
-    router.put(`/${endpoint}/:id`, respond(ok, (req) => new Resource(String(req.params.id), req.query).write(req.body, req.scimContext)));
-    router.patch(`/${endpoint}/:id`, respond((v) => (v === undefined ? 204 : 200), (req) => new Resource(String(req.params.id), req.query).patch(req.body, req.scimContext)));
+    router.post(`/${endpoint}`, respond(() => 201, (req) => {
+      const resource = new Resource(req.query);
+      return writeThenReconcile(req, options, resource, () => resource.write(req.body, req.scimContext));
+    }));
+    router.put(`/${endpoint}/:id`, respond(ok, (req) => {
+      const resource = new Resource(String(req.params.id), req.query);
+      return writeThenReconcile(req, options, resource, () => resource.write(req.body, req.scimContext));
+    }));
+    router.patch(`/${endpoint}/:id`, respond((v) => (v === undefined ? 204 : 200), (req) => {
+      const resource = new Resource(String(req.params.id), req.query);
+      return writeThenReconcile(req, options, resource, () => resource.patch(req.body, req.scimContext));
+    }));
     router.delete(`/${endpoint}/:id`, respond(() => 204, async (req) => {
-      await new Resource(String(req.params.id)).dispose(req.scimContext);
+      const resource = new Resource(String(req.params.id));
+      await writeThenReconcile(req, options, resource, () => resource.dispose(req.scimContext));
       return undefined;
     }));
   }

@@ -14,13 +14,25 @@ import { applyUndeclaredOperations, splitUndeclaredExtensions, undeclaredExtensi
 import {
   existingIdOr404, guarded, pagedListResponse, pageSize, requireObjectBody, resourceRequest, scimmyConstructorArgs, type ResourceRequest,
 } from "./resource-request.ts";
-import { recordSnapshotChange } from "../../../snapshot/snapshot-changes.ts";
+import { hasPendingChange, recordSnapshotChange } from "../../../snapshot/snapshot-changes.ts";
 import { findIdpUser, insertIdpUser, listIdpUsers, replaceIdpUser, tombstoneIdpUser, type IdpUserRow } from "../../../snapshot/idp-users.ts";
 
 type Json = Record<string, unknown>;
 
+/**
+ * Whether a committed write makes the user a departure (its access must be gone before the answer):
+ * the stored user is inactive after the write and was active before, or was already inactive with a
+ * change still pending — the retry of a deactivation whose reconcile failed (503) must not pass as a
+ * profile edit. Decided from the stored rows, so every PatchOp spelling of "active false" counts alike.
+ */
+function departs(before: IdpUserRow, after: IdpUserRow, owed: boolean): boolean {
+  return !after.active && (before.active || owed);
+}
+
 export class ScimUserResource extends SCIMMY.Resources.User {
   readonly request: ResourceRequest;
+  /** Set by a committed write: the users (by snapshot id) it deactivated or deleted, for the router's departure hook. */
+  departed: readonly string[] = [];
 
   constructor(idOrQuery?: unknown, maybeQuery?: unknown) {
     const request = resourceRequest(idOrQuery, maybeQuery);
@@ -67,7 +79,15 @@ export class ScimUserResource extends SCIMMY.Resources.User {
       const change = `SCIM ${operation} /Users/`;
       const row: IdpUserRow | undefined = id === undefined
         ? await insertIdpUser(ctx.db, ctx.scope, fields, undefined, change)
-        : await replaceIdpUser(ctx.db, ctx.scope, id, fields, change);
+        : await ctx.db.transaction(async (trx) => {
+          // the stored user before the replace, under its row lock: was it active, is a departure owed?
+          const before = await findIdpUser(trx, ctx.scope, id, true);
+          if (!before) return undefined;
+          const owed = !before.active && (await hasPendingChange(trx, ctx.scope, id));
+          const after = await replaceIdpUser(trx, ctx.scope, id, fields, change);
+          if (after && departs(before, after, owed)) this.departed = [id];
+          return after;
+        });
       if (!row) throw scimError(404, null, `User ${id} not found`);
       return this.project(renderUser(row, ctx.baseUrl)) as never;
     });
@@ -84,6 +104,11 @@ export class ScimUserResource extends SCIMMY.Resources.User {
       const row = await ctx.db.transaction(async (trx) => {
         const current = await findIdpUser(trx, ctx.scope, id, true);
         if (!current) throw scimError(404, null, `User ${id} not found`);
+        const owed = !current.active && (await hasPendingChange(trx, ctx.scope, id));
+        const written = (after: IdpUserRow): IdpUserRow => {
+          if (departs(current, after, owed)) this.departed = [id];
+          return after;
+        };
         const rendered = renderUser(current, ctx.baseUrl);
         const undeclared = Array.isArray(normalised.Operations)
           ? applyUndeclaredOperations(normalised.Operations, undeclaredExtensionsOf(current.resource, "User"), "User") : undefined;
@@ -101,8 +126,8 @@ export class ScimUserResource extends SCIMMY.Resources.User {
         if (undeclared?.touched) document = withUndeclaredExtensions(document ?? current.resource, undeclared.extensions, "User");
         else if (document !== undefined) document = withUndeclaredExtensions(document, undeclaredExtensionsOf(current.resource, "User"), "User");
         const unchanged = document === undefined || JSON.stringify(userFields(document).resource) === JSON.stringify(current.resource);
-        if (unchanged) return current;
-        return (await replaceIdpUser(trx, ctx.scope, id, userFields(document!), "SCIM PATCH /Users/"))!;
+        if (unchanged) return written(current);
+        return written((await replaceIdpUser(trx, ctx.scope, id, userFields(document!), "SCIM PATCH /Users/"))!);
       });
       return this.project(renderUser(row, ctx.baseUrl)) as never;
     });
@@ -118,6 +143,7 @@ export class ScimUserResource extends SCIMMY.Resources.User {
         return found;
       });
       if (!deleted) throw scimError(404, null, `User ${id} not found`);
+      this.departed = [id];
     });
   }
 }
