@@ -179,8 +179,9 @@ pgOnly("a departure completes while a full run of the same account plans; the fu
   const full = reconcileAccount(harness.db.knex, l.accountId, { trigger: "scheduled" });
   let planning = false;
   for (let i = 0; i < 2000 && !planning; i++) {
+    // this test file's sessions only (other files run beside it on the same database)
     const [row] = await q(`select exists (select 1 from pg_stat_activity where datname = current_database() and pid <> pg_backend_pid()
-      and backend_xmin is not null and backend_xid is null and query ilike '%idp_users%') as yes`);
+      and application_name = current_setting('application_name') and backend_xmin is not null and backend_xid is null and query ilike '%idp_users%') as yes`);
     planning = row.yes;
   }
   expect(planning).toBe(true);

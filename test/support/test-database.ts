@@ -33,7 +33,10 @@ export async function openTestDatabase(): Promise<TestDatabase> {
     const schema = `test_${randomBytes(6).toString("hex")}`;
     const admin = postgresKnex(url);
     await admin.raw(`create schema ${schema}`);
-    const knex = postgresKnex(url, schema);
+    // the schema's name is also its sessions' application_name, so a test can tell its own sessions from
+    // those of the test files running beside it on the same database
+    const sessionUrl = `${url}${url.includes("?") ? "&" : "?"}application_name=${schema}`;
+    const knex = postgresKnex(sessionUrl, schema);
     await migrateToLatest(knex, schema);
     const pools: Knex[] = [];
     return {
@@ -44,7 +47,7 @@ export async function openTestDatabase(): Promise<TestDatabase> {
       queueSchema: `${schema}_jobs`,
       listen: (channel, onMessage) => listenOnPostgres(url, channel, onMessage),
       anotherPool: () => {
-        const pool = postgresKnex(url, schema);
+        const pool = postgresKnex(sessionUrl, schema);
         pools.push(pool);
         return pool;
       },
