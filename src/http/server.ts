@@ -16,6 +16,7 @@ import { PullScheduler } from "../scheduler/pull-scheduler.ts";
 import { BackgroundWork } from "../scheduler/background-work.ts";
 import { markInterruptedRuns } from "../scheduler/interrupted-runs.ts";
 import type { PullDeps } from "../scheduler/pull-run.ts";
+import { startTableStatistics } from "../db/table-statistics.ts";
 
 export interface RunningServer {
   readonly url: string;
@@ -100,6 +101,8 @@ export async function startServer(settings: Settings, log: Logger, options: Serv
         await background.retryPull(connectionId).catch((error) => log.error({ err: error, connectionId }, "retrying an interrupted pull failed"));
       }
     }
+    // every process, HTTP-only replicas too: the statistics are the database's, and SCIM pushes arrive there
+    const statistics = startTableStatistics(database.knex, log);
     log.info({ url: publicUrl, database: database.description, scheduler: background !== undefined, queue: background?.queue.kind, replica: settings.replicaName }, "idsync listening");
 
     let closing: Promise<void> | undefined;
@@ -112,6 +115,7 @@ export async function startServer(settings: Settings, log: Logger, options: Serv
         await closed;
         await pulls.stop();
         await background?.stop();
+        await statistics.stop();
         await database.close();
       })()),
     };
