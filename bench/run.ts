@@ -21,7 +21,10 @@
 // or idsync's own ANALYZE gets there; on the embedded database it would be for ever without the latter),
 // BENCH_PAGING=0 (skip the paging workload: one client walks every user by startIndex, count=100, as
 // Okta's and Entra's imports do; page 1 against page 1,000 and the whole walk, idsync only: the
-// baseline has no paging).
+// baseline has no paging). BENCH_PAGING_USERS (default 100,000): the walk covers this many users; those
+// beyond the preload are inserted by SQL just before it (SCIM would take minutes), as never-analyzed
+// rows with BENCH_NO_ANALYZE=1. BENCH_WORKLOADS=paging runs the walk alone (with BENCH_USERS=12, a
+// preload of a few seconds).
 // Exits 0 whether or not targets are met; 1 when the setup or a run fails. Always stops its children
 // and drops the database.
 import { randomBytes } from "node:crypto";
@@ -43,6 +46,7 @@ const selected = process.env.BENCH_WORKLOADS ? process.env.BENCH_WORKLOADS.split
 const workloads = WORKLOADS.filter((w) => selected.includes(w.name));
 const noAnalyze = process.env.BENCH_NO_ANALYZE === "1";
 const paging = process.env.BENCH_PAGING !== "0";
+const pagingUsers = Number(process.env.BENCH_PAGING_USERS || 100_000);
 const profileDir = process.env.BENCH_CPU_PROF === "1" ? path.join(ROOT, "bench", "results", "cpu-prof") : undefined;
 // a profiled run's figures are not representative: they never replace latest.json
 const RESULTS_FILE = path.join(ROOT, "bench", "results", profileDir ? "profiled.json" : process.env.BENCH_NO_ANALYZE === "1" ? "no-analyze.json" : "latest.json");
@@ -90,7 +94,7 @@ async function collectProfile(idsync: Child, taken: number, name: string): Promi
 }
 
 async function main(): Promise<void> {
-  if (workloads.length === 0) throw new Error(`BENCH_WORKLOADS names none of ${WORKLOADS.map((w) => w.name).join(", ")}`);
+  if (workloads.length === 0 && !(paging && selected.includes("paging"))) throw new Error(`BENCH_WORKLOADS names none of ${WORKLOADS.map((w) => w.name).join(", ")}`);
   log(`idsync SCIM benchmark: ${CONNECTIONS} connections, ${duration} s per run after a ${WARMUP_SECONDS} s warm-up, idsync LOG_LEVEL=${logLevel}`);
   await createBenchDatabase();
   const staleAtStart = staleCopies(ROOT);
@@ -184,6 +188,14 @@ async function main(): Promise<void> {
 
   let pagingStats: PagingStats | undefined;
   if (paging) {
+    const [{ users: present }] = await benchSql<{ users: number }>("select count(*)::int as users from idp_users where deleted_at is null") as [{ users: number }];
+    if (pagingUsers > present) {
+      await benchSql(
+        `insert into idp_users (id, connection_id, account_id, source_id, user_name, resource)
+         select s.id, c.id, c.account_id, s.id::text, 'paging-' || n || '@bench.example.com', jsonb_build_object('userName', 'paging-' || n || '@bench.example.com', 'active', true)
+         from directory_connections c, lateral (select gen_random_uuid() as id, n from generate_series(1, $1::int) n) s where c.kind = 'scim'`, [pagingUsers - present]);
+      log(`  paging: ${pagingUsers - present} users inserted by SQL for the walk (${pagingUsers} in all)`);
+    }
     pagingStats = await walkUsers(idsyncUrl, scimToken);
     assertAlive(idsync);
     log(`  ${"paging: walk by startIndex".padEnd(30)} idsync:   ${pagingStats.users} users in ${pagingStats.pages} pages of ${pagingStats.pageSize}, ${pagingStats.totalSeconds} s;`
