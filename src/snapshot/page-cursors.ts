@@ -9,7 +9,7 @@
 // every user that lived through it exactly once, in order: users created meanwhile come after the
 // cursor (created_at is the creation time) and appear at the end; users deleted behind it do not
 // shift the pages after it, as they would with OFFSET (which then skips a user). The cost: an entry
-// outlives the walk that made it by up to TTL_MS, and a new walk landing on it after deletions
+// outlives its last use by up to TTL_MS (ten minutes), and a new walk landing on it after deletions
 // continues from where the old walk stood rather than from the shifted offset.
 
 export interface PageCursor {
@@ -33,8 +33,8 @@ export class PageCursors {
     if (!entry) return undefined;
     this.entries.delete(name);
     if (this.now() - entry.at > TTL_MS) return undefined;
-    // kept (a retried page finds it again) and moved to the newest end
-    this.entries.set(name, entry);
+    // kept (a retried page finds it again), its time renewed and moved to the newest end
+    this.entries.set(name, { cursor: entry.cursor, at: this.now() });
     return entry.cursor;
   }
 
