@@ -87,7 +87,7 @@ afterAll(async () => {
 
 const filter = (f: string) => `?filter=${encodeURIComponent(f)}`;
 
-test("userName eq uses the unique (connection_id, lower(user_name)) index", async () => {
+test("userName eq uses the unique (lower(user_name), connection_id) index", async () => {
   await expectIndex(`/Users${filter('userName eq "USER-4321@plans.example"')}`, "idp_users", "idp_users_user_name_key");
 });
 
