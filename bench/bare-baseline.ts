@@ -62,10 +62,10 @@ scim.get("/Users", async (req: ScopedRequest, res) => {
   const filter = String(req.query.filter ?? "");
   const userName = /^userName eq "(.*)"$/.exec(filter)?.[1];
   if (userName === undefined) return void res.status(400).json({ detail: "only userName eq \"x\" is supported" });
-  const { rows } = await pool.query<Json & { total_count: number }>(SQL.listUsers, [req.scope!.connectionId, userName, 100, 0]);
+  const { rows } = await pool.query<Json>(SQL.listUsers, [userName, req.scope!.connectionId]);
   res.json({
     schemas: ["urn:ietf:params:scim:api:messages:2.0:ListResponse"],
-    totalResults: rows[0]?.total_count ?? 0, startIndex: 1, itemsPerPage: rows.length, Resources: rows,
+    totalResults: rows.length, startIndex: 1, itemsPerPage: Math.min(rows.length, 100), Resources: rows.slice(0, 100),
   });
 });
 

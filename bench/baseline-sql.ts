@@ -2,12 +2,8 @@
 // benchmark compares idsync's layers and not two different queries. They are copied verbatim, in
 // knex form (`?`, `${…}` as written in src), and checked against src at every run: when an engineer
 // changes a statement in src, the bench says so instead of quietly comparing against stale SQL.
-// The one fragment that is compiled rather than written, the WHERE of `userName eq "x"`, is taken
-// from idsync's compileFilter itself (once, at start-up).
 import { readFileSync } from "node:fs";
 import path from "node:path";
-import { compileFilter } from "../src/sources/scim/filter/compile-filter.ts";
-import { userSqlShape } from "../src/sources/scim/resources/user-sql-shape.ts";
 
 interface Copy { file: string; text: string }
 const CONNECTIONS = "src/accounts/connections.ts";
@@ -23,9 +19,9 @@ const COPIES = {
   token: { file: CONNECTIONS, text: `select t.id as token_id, c.id as connection_id, c.account_id from scim_tokens t join directory_connections c on c.id = t.connection_id
      where t.token_hash = ? and t.revoked_at is null and (t.expires_at is null or t.expires_at > now()) and c.status = 'active' and c.kind = 'scim'` },
   touchToken: { file: CONNECTIONS, text: "update scim_tokens set last_used_at = now() where id = ?" },
-  listWhere: { file: SCOPE, text: '`${alias}.connection_id = ? and ${alias}.deleted_at is null${query.where ? ` and (${query.where.sql})` : ""}`' },
-  listOrder: { file: SCOPE, text: ": `${alias}.created_at, ${alias}.id`;" },
-  listSelect: { file: SCOPE, text: "`select ${columns}, count(*) over ()::int as total_count from ${table} ${alias} where ${where} order by ${order} limit ? offset ?`" },
+  // GET /Users?filter=userName eq "x": findIdpUsersBy(…, "userName", x), the lookup's own statement
+  lookupUserName: { file: USERS, text: 'userName: "lower(u.user_name) = lower(?)",' },
+  lookupSelect: { file: USERS, text: "`select ${COLUMNS} from idp_users u where ${LOOKUPS[attribute]} and u.connection_id::text = ? and u.deleted_at is null order by u.created_at, u.id`" },
   userColumns: { file: USERS, text: 'const COLUMNS = "u.id, u.connection_id, u.account_id, u.source_id, u.external_id, u.user_name, u.display_name, u.email, u.active, u.resource, u.version, u.created_at, u.updated_at";' },
   userReturning: { file: USERS, text: 'const RETURNING = COLUMNS.replaceAll("u.", "");' },
   // POST /Users: one statement writes the user and its reconcile request (RECONCILE_REQUEST_CTE)
@@ -38,12 +34,12 @@ const COPIES = {
   snapshotChange: { file: CHANGES, text: "insert into reconcile_requests (account_id, reason) values (?, ?)" },
   // and the request paths still go through them, in this order
   authPath: { file: "src/sources/scim/scim-router.ts", text: "await verifyScimToken(options.db, token)" },
-  listPath: { file: USER_RESOURCE, text: "await listIdpUsers(ctx.db, ctx.scope, {" },
+  listPath: { file: USER_RESOURCE, text: "await findIdpUsersBy(ctx.db, ctx.scope, lookup.attribute, lookup.value)" },
   postPath: { file: USER_RESOURCE, text: `const row: IdpUserRow | undefined = id === undefined
         ? await insertIdpUser(ctx.db, ctx.scope, fields, undefined, change)` },
   // PATCH adding one member: changeGroupMembers, one statement (group-resource.ts memberOnlyChange)
   patchPath: { file: GROUP_RESOURCE, text: `const result = await changeGroupMembers(ctx.db, ctx.scope, id, membership.add, membership.remove, "SCIM PATCH /Groups/");` },
-  changeMembers: { file: GROUPS, text: `with grp as (select id from idp_groups where id = ? and connection_id = ? and deleted_at is null),` },
+  changeMembers: { file: GROUPS, text: `with grp as (select id from idp_groups where id = ? and connection_id::text = ? and deleted_at is null),` },
 } satisfies Record<string, Copy>;
 
 const squash = (s: string) => s.replace(/\s+/g, " ").trim();
@@ -64,9 +60,6 @@ function numbered(text: string): string {
 const constant = (copy: Copy) => /"([^"]*)"/.exec(copy.text)![1]!;
 const userColumns = constant(COPIES.userColumns);
 
-// the WHERE fragment idsync compiles for `userName eq "x"`, and its one binding
-const userNameFilter = compileFilter('userName eq "x"', userSqlShape);
-if (userNameFilter.bindings.length !== 1) throw new Error(`unexpected bindings for userName eq: ${JSON.stringify(userNameFilter.bindings)}`);
 
 /** The statement of changeGroupMembers, read from src itself: too long to copy by hand without drift. */
 function changeMembersStatement(root: string): string {
@@ -80,13 +73,13 @@ function changeMembersStatement(root: string): string {
     .replace("${RECONCILE_REQUEST_CTE}", /`(reconcile_request as .*)`/.exec(COPIES.reconcileRequestCte.text)![1]!);
 }
 
-/** The statements, ready for pg. List bindings: connection id, userName, limit 100, offset 0. */
+/** The statements, ready for pg. */
 export const SQL = {
   token: numbered(COPIES.token.text),
   touchToken: numbered(COPIES.touchToken.text),
-  // listPage(db, "idp_users", "u", COLUMNS, scope, { where: compileFilter(…), offset: 0, limit: pageSize = 100 })
-  listUsers: numbered(`select ${userColumns}, count(*) over ()::int as total_count from idp_users u where `
-    + `u.connection_id = ? and u.deleted_at is null and (${userNameFilter.sql}) order by u.created_at, u.id limit ? offset ?`),
+  // findIdpUsersBy(db, scope, "userName", x); bindings: userName, connection id (the total is the rows' count)
+  listUsers: numbered(`select ${userColumns} from idp_users u where ${/"(.*)"/.exec(COPIES.lookupUserName.text)![1]} `
+    + "and u.connection_id::text = ? and u.deleted_at is null order by u.created_at, u.id"),
   // insertIdpUser(…, change): the user and its reconcile request in one statement
   insertUser: numbered(COPIES.insertUser.text.replace("${RETURNING}", userColumns.replaceAll("u.", ""))
     .replace('${change === undefined ? "" : `, ${RECONCILE_REQUEST_CTE}`}', `, ${/`(reconcile_request as .*)`/.exec(COPIES.reconcileRequestCte.text)![1]}`)),

@@ -15,7 +15,16 @@
 // BENCH_USERS (preload size, default 60,000; smaller for trial runs), BENCH_SERVE_ARGS (extra
 // arguments for `idsync serve`, e.g. "--no-scheduler" for an HTTP-only replica),
 // BENCH_WORKLOADS (e.g. "get,patch-small"; default all), BENCH_CPU_PROF=1 (profile idsync during each
-// measured run into bench/results/cpu-prof/ and print where its CPU went; slows idsync down).
+// measured run into bench/results/cpu-prof/ and print where its CPU went; slows idsync down),
+// BENCH_NO_ANALYZE=1 (no VACUUM ANALYZE after the preload nor between runs: the SCIM phases run on
+// tables as a bulk push leaves them, without statistics, as a new account meets them before autovacuum
+// or idsync's own ANALYZE gets there; on the embedded database it would be for ever without the latter),
+// BENCH_PAGING=0 (skip the paging workload: one client walks every user by startIndex, count=100, as
+// Okta's and Entra's imports do; page 1 against page 1,000 and the whole walk, idsync only: the
+// baseline has no paging). BENCH_PAGING_USERS (default 100,000): the walk covers this many users; those
+// beyond the preload are inserted by SQL just before it (SCIM would take minutes), as never-analyzed
+// rows with BENCH_NO_ANALYZE=1. BENCH_WORKLOADS=paging runs the walk alone (with BENCH_USERS=12, a
+// preload of a few seconds).
 // Exits 0 whether or not targets are met; 1 when the setup or a run fails. Always stops its children
 // and drops the database.
 import { randomBytes } from "node:crypto";
@@ -24,7 +33,7 @@ import { fileURLToPath } from "node:url";
 import path from "node:path";
 import { describeDeath, freePort, killAllChildrenNow, startChild, stopAllChildren, waitHealthy, type Child } from "./processes.ts";
 import { closeAgent, preload, request, userName, LARGE_GROUP_SIZE, POOL_START, SMALL_GROUP_SIZE, USER_COUNT } from "./preload.ts";
-import { CONNECTIONS, poolCycles, runWorkload, WARMUP_SECONDS, WORKLOADS, type RunStats, type WorkloadSetup } from "./workloads.ts";
+import { CONNECTIONS, poolCycles, runWorkload, walkUsers, WARMUP_SECONDS, WORKLOADS, type PagingStats, type RunStats, type WorkloadSetup } from "./workloads.ts";
 import { evaluateTargets, machineInfo, renderReport, writeResults, type WorkloadResult } from "./report.ts";
 import { staleCopies } from "./baseline-sql.ts";
 import { benchSql, benchUrl, createBenchDatabase, DB_NAME, dropBenchDatabase, freeze, IDSYNC_APPLICATION, thaw } from "./bench-db.ts";
@@ -35,9 +44,12 @@ const duration = Number(process.env.BENCH_DURATION || 10);
 const logLevel = process.env.BENCH_LOG_LEVEL || "info";
 const selected = process.env.BENCH_WORKLOADS ? process.env.BENCH_WORKLOADS.split(",").map((w) => w.trim()) : WORKLOADS.map((w) => w.name);
 const workloads = WORKLOADS.filter((w) => selected.includes(w.name));
+const noAnalyze = process.env.BENCH_NO_ANALYZE === "1";
+const paging = process.env.BENCH_PAGING !== "0";
+const pagingUsers = Number(process.env.BENCH_PAGING_USERS || 100_000);
 const profileDir = process.env.BENCH_CPU_PROF === "1" ? path.join(ROOT, "bench", "results", "cpu-prof") : undefined;
 // a profiled run's figures are not representative: they never replace latest.json
-const RESULTS_FILE = path.join(ROOT, "bench", "results", profileDir ? "profiled.json" : "latest.json");
+const RESULTS_FILE = path.join(ROOT, "bench", "results", profileDir ? "profiled.json" : process.env.BENCH_NO_ANALYZE === "1" ? "no-analyze.json" : "latest.json");
 
 // The request path is what this bench compares; reconciles run in the scheduler and are measured by
 // their own workloads, so by default idsync serves HTTP only, as an HTTP replica would.
@@ -82,7 +94,7 @@ async function collectProfile(idsync: Child, taken: number, name: string): Promi
 }
 
 async function main(): Promise<void> {
-  if (workloads.length === 0) throw new Error(`BENCH_WORKLOADS names none of ${WORKLOADS.map((w) => w.name).join(", ")}`);
+  if (workloads.length === 0 && !(paging && selected.includes("paging"))) throw new Error(`BENCH_WORKLOADS names none of ${WORKLOADS.map((w) => w.name).join(", ")}`);
   log(`idsync SCIM benchmark: ${CONNECTIONS} connections, ${duration} s per run after a ${WARMUP_SECONDS} s warm-up, idsync LOG_LEVEL=${logLevel}`);
   await createBenchDatabase();
   const staleAtStart = staleCopies(ROOT);
@@ -117,8 +129,14 @@ async function main(): Promise<void> {
             (select count(*)::int from idp_group_members where group_id = $1) as small,
             (select count(*)::int from idp_group_members where group_id = $2) as large`, [loaded.smallGroupId, loaded.largeGroupId]);
   log(`preloaded in ${loaded.seconds.toFixed(1)} s: ${counts!.users} users, group "small" ${counts!.small} members, group "large" ${counts!.large} members`);
-  await benchSql("vacuum analyze");
-  log("vacuum analyze done (same state for both servers)");
+  if (noAnalyze) {
+    const [stats] = await benchSql<{ analyzed: number }>(
+      "select count(*)::int as analyzed from pg_stat_user_tables where relname in ('idp_users', 'idp_groups', 'idp_group_members') and coalesce(last_analyze, last_autoanalyze) is not null");
+    log(`BENCH_NO_ANALYZE=1: no vacuum analyze; ${stats!.analyzed} of the 3 snapshot tables analyzed so far (by autovacuum or idsync)`);
+  } else {
+    await benchSql("vacuum analyze");
+    log("vacuum analyze done (same state for both servers)");
+  }
 
   // baseline: its SQL is idsync's only as long as src has not moved on (checked again: src may have changed meanwhile)
   const stale = staleCopies(ROOT);
@@ -146,7 +164,8 @@ async function main(): Promise<void> {
   const profiles: Record<string, { file: string; summary: ProfileSummary }> = {};
   // every measured run starts from the same table state: without it, each PATCH run inherits the
   // dead row versions of the runs before it (every PATCH bumps its group's row), and order decides
-  const settle = () => benchSql("vacuum analyze idp_groups, idp_group_members, idp_users, reconcile_requests");
+  // (not with BENCH_NO_ANALYZE: that run measures the tables as the preload left them)
+  const settle = () => (noAnalyze ? Promise.resolve([]) : benchSql("vacuum analyze idp_groups, idp_group_members, idp_users, reconcile_requests"));
   for (const workload of workloads) {
     await settle();
     const idsyncStats = await runWorkload(idsyncUrl, workload.name, "idsync", setup, duration,
@@ -167,6 +186,23 @@ async function main(): Promise<void> {
     results.push({ ...workload, idsync: idsyncStats, baseline: baselineStats, ratio: idsyncStats.requestsPerSecond / baselineStats.requestsPerSecond });
   }
 
+  let pagingStats: PagingStats | undefined;
+  if (paging) {
+    const [{ users: present }] = await benchSql<{ users: number }>("select count(*)::int as users from idp_users where deleted_at is null") as [{ users: number }];
+    if (pagingUsers > present) {
+      await benchSql(
+        `insert into idp_users (id, connection_id, account_id, source_id, user_name, resource)
+         select s.id, c.id, c.account_id, s.id::text, 'paging-' || n || '@bench.example.com', jsonb_build_object('userName', 'paging-' || n || '@bench.example.com', 'active', true)
+         from directory_connections c, lateral (select gen_random_uuid() as id, n from generate_series(1, $1::int) n) s where c.kind = 'scim'`, [pagingUsers - present]);
+      log(`  paging: ${pagingUsers - present} users inserted by SQL for the walk (${pagingUsers} in all)`);
+    }
+    pagingStats = await walkUsers(idsyncUrl, scimToken);
+    assertAlive(idsync);
+    log(`  ${"paging: walk by startIndex".padEnd(30)} idsync:   ${pagingStats.users} users in ${pagingStats.pages} pages of ${pagingStats.pageSize}, ${pagingStats.totalSeconds} s;`
+      + ` page 1 ${pagingStats.firstPageMs} ms, page ${pagingStats.pageMs.page} ${pagingStats.pageMs.ms} ms, slowest ${pagingStats.slowestPageMs} ms;`
+      + ` mean of first/last 10 % ${pagingStats.firstTenthMeanMs}/${pagingStats.lastTenthMeanMs} ms${pagingStats.complete ? "" : "; NOT every user once"}`);
+  }
+
   const targets = evaluateTargets(results);
   log("");
   log(renderReport(results, targets));
@@ -184,12 +220,13 @@ async function main(): Promise<void> {
     database: version,
     settings: {
       connections: CONNECTIONS, durationSeconds: duration, warmupSeconds: WARMUP_SECONDS, idsyncLogLevel: logLevel, serveArgs,
-      cpuProfiled: Boolean(profileDir), idsyncFrozenDuringBaselineRuns: true,
+      cpuProfiled: Boolean(profileDir), idsyncFrozenDuringBaselineRuns: true, noAnalyze,
     },
     preload: { seconds: loaded.seconds, users: counts!.users, smallGroupMembers: counts!.small, largeGroupMembers: counts!.large, patchPoolUsers: USER_COUNT - POOL_START },
     patchPoolCycles: cycles,
     baselineSqlStale: stale,
     results,
+    ...(pagingStats ? { paging: pagingStats } : {}),
     targets,
     ...(profileDir ? { profiles } : {}),
   });

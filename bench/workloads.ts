@@ -8,7 +8,7 @@
 // are failures; the first failing answer's body is kept to show what went wrong.
 import os from "node:os";
 import autocannon, { type RawRequest, type RequestSpec, type Result } from "autocannon";
-import { addMembersBody, POOL_START, SCIM_JSON, USER_COUNT, userBody, userName } from "./preload.ts";
+import { addMembersBody, POOL_START, request, SCIM_JSON, USER_COUNT, userBody, userName } from "./preload.ts";
 
 export const CONNECTIONS = 16;
 export const WARMUP_SECONDS = 2;
@@ -118,5 +118,53 @@ export async function runWorkload(
     ...(firstFailure ? { firstFailure } : {}),
     seconds: result.duration,
     loadAverage: Number(os.loadavg()[0]!.toFixed(2)),
+  };
+}
+
+/** What one walk of every user by startIndex cost, as an import sees it (one client, one page at a time). */
+export interface PagingStats {
+  users: number;
+  pageSize: number;
+  pages: number;
+  totalSeconds: number;
+  /** the first page, the 1,000th (or the last, when there are fewer), and the slowest, in ms */
+  firstPageMs: number;
+  pageMs: { page: number; ms: number };
+  slowestPageMs: number;
+  /** mean ms per page over the first and the last 10 % of the walk */
+  firstTenthMeanMs: number;
+  lastTenthMeanMs: number;
+  /** every user exactly once */
+  complete: boolean;
+}
+
+/**
+ * The paging workload: GET /Users?startIndex=1,101,201,…&count=100 until the end, as Okta's and
+ * Entra's imports walk a directory. Sequential by nature (each page after the last), so not autocannon.
+ */
+export async function walkUsers(baseUrl: string, scimToken: string, pageSize = 100): Promise<PagingStats> {
+  const headers = { Authorization: `Bearer ${scimToken}`, Accept: SCIM_JSON };
+  const times: number[] = [];
+  const ids = new Set<string>();
+  let total = 0;
+  const started = performance.now();
+  for (let startIndex = 1; ; startIndex += pageSize) {
+    const t0 = performance.now();
+    const answer = await request("GET", `${baseUrl}/scim/v2/Users?startIndex=${startIndex}&count=${pageSize}`, headers, undefined, 200);
+    times.push(performance.now() - t0);
+    const page = JSON.parse(answer.body) as { totalResults: number; Resources?: Array<{ id: string }> };
+    total = page.totalResults;
+    for (const r of page.Resources ?? []) ids.add(r.id);
+    if ((page.Resources?.length ?? 0) < pageSize || startIndex + pageSize > total) break;
+  }
+  const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / Math.max(1, xs.length);
+  const tenth = Math.max(1, Math.floor(times.length / 10));
+  const at = Math.min(1000, times.length);
+  const round = (ms: number) => Number(ms.toFixed(2));
+  return {
+    users: total, pageSize, pages: times.length, totalSeconds: round((performance.now() - started) / 1000),
+    firstPageMs: round(times[0]!), pageMs: { page: at, ms: round(times[at - 1]!) }, slowestPageMs: round(Math.max(...times)),
+    firstTenthMeanMs: round(mean(times.slice(0, tenth))), lastTenthMeanMs: round(mean(times.slice(-tenth))),
+    complete: ids.size === total,
   };
 }

@@ -18,6 +18,7 @@ import { markInterruptedRuns } from "../scheduler/interrupted-runs.ts";
 import type { PullDeps } from "../scheduler/pull-run.ts";
 import { MemoryBucketStore } from "../limits/bucket-store.ts";
 import { PostgresBucketStore } from "../limits/postgres-bucket-store.ts";
+import { startTableStatistics } from "../db/table-statistics.ts";
 
 export interface RunningServer {
   readonly url: string;
@@ -104,6 +105,8 @@ export async function startServer(settings: Settings, log: Logger, options: Serv
         await background.retryPull(connectionId).catch((error) => log.error({ err: error, connectionId }, "retrying an interrupted pull failed"));
       }
     }
+    // every process, HTTP-only replicas too: the statistics are the database's, and SCIM pushes arrive there
+    const statistics = startTableStatistics(database.knex, log);
     log.info({ url: publicUrl, database: database.description, scheduler: background !== undefined, queue: background?.queue.kind, replica: settings.replicaName }, "idsync listening");
 
     let closing: Promise<void> | undefined;
@@ -116,6 +119,7 @@ export async function startServer(settings: Settings, log: Logger, options: Serv
         await closed;
         await pulls.stop();
         await background?.stop();
+        await statistics.stop();
         await database.close();
       })()),
     };

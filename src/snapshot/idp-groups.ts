@@ -1,5 +1,10 @@
 // The snapshot's groups. Members live in idp_group_members and change incrementally: the cost of a
 // membership change depends on the members named, never on the size of the group.
+// Statements that find rows by a key of their own index (id, userName, …) compare the connection as
+// text (`connection_id::text = ?`): no index serves that form, so the planner cannot pick an index
+// that leads with connection_id instead. On a never-analyzed table (after a bulk push; PGlite until
+// idsync's ANALYZE) every such partial index is estimated at one row and they tie with the right one;
+// the paging index won, and each lookup read every row of the connection.
 import { randomUUID } from "node:crypto";
 import { runSql } from "../db/run-sql.ts";
 import { listPage, type ConnectionScope, type Executor, type ListQuery } from "./connection-scope.ts";
@@ -60,7 +65,7 @@ const UNIQUE_NAME_INDEX = "idp_groups_unique_name";
  */
 async function assertGroupNameFree(db: Executor, scope: ConnectionScope, displayName: string, groupId?: string): Promise<void> {
   const { rows } = await runSql<{ id: string }>(db,
-    `select id from idp_groups where connection_id = ? and lower(display_name) = lower(?) and deleted_at is null`, [scope.connectionId, displayName]);
+    `select id from idp_groups where connection_id::text = ? and lower(display_name) = lower(?) and deleted_at is null`, [scope.connectionId, displayName]);
   if (groupId !== undefined && rows.some((r) => r.id === groupId)) return;
   if (rows.length > 0) throw new GroupNameTakenError(displayName);
 }
@@ -110,7 +115,7 @@ export async function replaceIdpGroup(db: Executor, scope: ConnectionScope, id: 
   await assertGroupNameFree(db, scope, fields.displayName, id);
   const result = await claimingName(fields.displayName, () => runSql(db,
     `update idp_groups set external_id = ?, ${RENAME_SETS}, email = ?, resource = ?::jsonb, version = version + 1, updated_at = now()
-     where id = ? and connection_id = ? and deleted_at is null returning ${RETURNING}`,
+     where id = ? and connection_id::text = ? and deleted_at is null returning ${RETURNING}`,
     [fields.externalId, fields.displayName, fields.displayName, fields.displayName, fields.email ?? null, JSON.stringify(fields.resource), id, scope.connectionId],
   ));
   if (result.rows[0]) await resolveDuplicateNameAlerts(db, scope, id);
@@ -134,19 +139,42 @@ export async function updateIdpGroupAttributes(
   }
   if (sets.length === 0) return;
   await claimingName(changes.displayName ?? "", () =>
-    runSql(db, `update idp_groups set ${sets.join(", ")} where id = ? and connection_id = ?`, [...bindings, id, scope.connectionId]));
+    runSql(db, `update idp_groups set ${sets.join(", ")} where id = ? and connection_id::text = ?`, [...bindings, id, scope.connectionId]));
   if (changes.displayName !== undefined) await resolveDuplicateNameAlerts(db, scope, id);
 }
 
 /** Sets a group's stored SCIM document (its columns stay as they are): for attributes no column holds. */
 export async function replaceIdpGroupResource(db: Executor, scope: ConnectionScope, id: string, resource: Record<string, unknown>): Promise<void> {
-  await runSql(db, `update idp_groups set resource = ?::jsonb where id = ? and connection_id = ? and deleted_at is null`,
+  await runSql(db, `update idp_groups set resource = ?::jsonb where id = ? and connection_id::text = ? and deleted_at is null`,
     [JSON.stringify(resource), id, scope.connectionId]);
 }
 
+/** A live group by id; the connection compared as text so that only the primary key serves it (see findIdpGroupsBy). */
 export async function findIdpGroup(db: Executor, scope: ConnectionScope, id: string): Promise<IdpGroupRow | undefined> {
-  const result = await runSql(db, `select ${COLUMNS} from idp_groups g where g.id = ? and g.connection_id = ? and g.deleted_at is null`, [id, scope.connectionId]);
+  const result = await runSql(db, `select ${COLUMNS} from idp_groups g where g.id = ? and g.connection_id::text = ? and g.deleted_at is null`, [id, scope.connectionId]);
   return result.rows[0];
+}
+
+/** The attributes a SCIM client looks a group up by (`<attribute> eq "value"`), as SQL over the index that leads with it. */
+const LOOKUPS = {
+  id: "g.id = ?::uuid",
+  displayName: "lower(g.display_name) = lower(?)",
+  externalId: "g.external_id = ?",
+} as const;
+export type GroupLookup = keyof typeof LOOKUPS;
+export const GROUP_LOOKUPS = Object.keys(LOOKUPS) as GroupLookup[];
+
+/**
+ * The live groups of the connection whose attribute equals `value` (displayName ignoring case),
+ * oldest first. As findIdpUsersBy: the connection is compared as text, which no index serves, so
+ * without statistics too the planner can only use the index that leads with the looked-up value
+ * (primary key, idp_groups_display_name, idp_groups_external_id), never the paging index.
+ */
+export async function findIdpGroupsBy(db: Executor, scope: ConnectionScope, attribute: GroupLookup, value: string): Promise<IdpGroupRow[]> {
+  const result = await runSql<IdpGroupRow>(db,
+    `select ${COLUMNS} from idp_groups g where ${LOOKUPS[attribute]} and g.connection_id::text = ? and g.deleted_at is null order by g.created_at, g.id`,
+    [value, scope.connectionId]);
+  return result.rows;
 }
 
 /**
@@ -155,7 +183,7 @@ export async function findIdpGroup(db: Executor, scope: ConnectionScope, id: str
  */
 export async function lockIdpGroup(trx: Executor, scope: ConnectionScope, id: string): Promise<IdpGroupRow | undefined> {
   const result = await runSql(trx, 
-    `update idp_groups set version = version + 1, updated_at = now() where id = ? and connection_id = ? and deleted_at is null returning ${RETURNING}`,
+    `update idp_groups set version = version + 1, updated_at = now() where id = ? and connection_id::text = ? and deleted_at is null returning ${RETURNING}`,
     [id, scope.connectionId],
   );
   return result.rows[0];
@@ -168,14 +196,14 @@ export function listIdpGroups(db: Executor, scope: ConnectionScope, query: ListQ
 export async function tombstoneIdpGroup(db: Executor, scope: ConnectionScope, id: string): Promise<boolean> {
   const result = await runSql(db, 
     `update idp_groups set deleted_at = now(), updated_at = now(), version = version + 1
-     where id = ? and connection_id = ? and deleted_at is null returning id`,
+     where id = ? and connection_id::text = ? and deleted_at is null returning id`,
     [id, scope.connectionId],
   );
   if (result.rows.length === 0) return false;
   await resolveDuplicateNameAlerts(db, scope, id);
   await runSql(db, `delete from idp_group_members where group_id = ?`, [id]);
   await runSql(db, 
-    `delete from idp_group_members m using idp_groups g where m.member_id = ? and g.id = m.group_id and g.connection_id = ?`,
+    `delete from idp_group_members m using idp_groups g where m.member_id = ? and g.id = m.group_id and g.connection_id::text = ?`,
     [id, scope.connectionId],
   );
   return true;
@@ -200,8 +228,8 @@ export async function findUnknownMembers(db: Executor, scope: ConnectionScope, i
   if (ids.length === 0) return [];
   const result = await runSql(db, 
     `select r.id from unnest(?::uuid[]) as r(id)
-     where not exists (select 1 from idp_users u where u.id = r.id and u.connection_id = ? and u.deleted_at is null)
-       and not exists (select 1 from idp_groups g where g.id = r.id and g.connection_id = ? and g.deleted_at is null)`,
+     where (select u.deleted_at is null from idp_users u where u.id = r.id and u.connection_id::text = ?) is not true
+       and (select g.deleted_at is null from idp_groups g where g.id = r.id and g.connection_id::text = ?) is not true`,
     [ids, scope.connectionId, scope.connectionId],
   );
   return result.rows.map((r: { id: string }) => r.id);
@@ -210,14 +238,17 @@ export async function findUnknownMembers(db: Executor, scope: ConnectionScope, i
 /**
  * The members a request names (`requested`, bound as a JSON array of {value, display}) and those of
  * them that are live users or groups of the connection (`found`, the connection id bound twice).
+ * Each member is looked up by a scalar subquery on the primary key that reads deleted_at rather than
+ * filtering on it: as a join, without statistics, the planner hashed `requested` against a scan of a
+ * partial (`deleted_at is null`) index it guessed held one row, and read every live user.
  */
 const REQUESTED_MEMBERS_CTES = `requested as (select distinct on (value) value, display from jsonb_to_recordset(?::jsonb) as m(value uuid, display text)),
      found as (
        select r.value, r.display, 'User' as member_type from requested r
-         join idp_users u on u.id = r.value and u.connection_id = ? and u.deleted_at is null
+         where (select u.deleted_at is null from idp_users u where u.id = r.value and u.connection_id::text = ?)
        union all
        select r.value, r.display, 'Group' from requested r
-         join idp_groups g on g.id = r.value and g.connection_id = ? and g.deleted_at is null
+         where (select g.deleted_at is null from idp_groups g where g.id = r.value and g.connection_id::text = ?)
      )`;
 
 /**
@@ -244,7 +275,7 @@ export async function changeGroupMembers(
 ): Promise<{ groupFound: boolean; unknown: string[] }> {
   return db.transaction(async (trx) => {
     const locked = await runSql(trx,
-      `select id from idp_groups where id = ? and connection_id = ? and deleted_at is null for no key update`, [groupId, scope.connectionId]);
+      `select id from idp_groups where id = ? and connection_id::text = ? and deleted_at is null for no key update`, [groupId, scope.connectionId]);
     if (locked.rows.length === 0) return { groupFound: false, unknown: [] };
     return changeLockedGroupMembers(trx, scope, groupId, add, remove, change);
   });
@@ -255,7 +286,7 @@ async function changeLockedGroupMembers(
   db: Executor, scope: ConnectionScope, groupId: string, add: readonly MemberReference[], remove: readonly string[], change: string,
 ): Promise<{ groupFound: boolean; unknown: string[] }> {
   const { rows: [row] } = await runSql<{ group_found: number; unknown: string[] }>(db,
-    `with grp as (select id from idp_groups where id = ? and connection_id = ? and deleted_at is null),
+    `with grp as (select id from idp_groups where id = ? and connection_id::text = ? and deleted_at is null),
      ${REQUESTED_MEMBERS_CTES},
      unknown as (select r.value from requested r where not exists (select 1 from found f where f.value = r.value)),
      written as (

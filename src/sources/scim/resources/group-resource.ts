@@ -7,6 +7,7 @@ import { scimError } from "../scim-error.ts";
 import { normalisePatchMessage, normaliseResourceBody } from "../compat/normalise-request.ts";
 import { compileFilter, compileSortBy } from "../filter/compile-filter.ts";
 import { URN } from "../schemas.ts";
+import { equalityLookup, isUuid, lookupPage } from "./equality-lookup.ts";
 import { groupSqlShape } from "./group-sql-shape.ts";
 import { projectAttributes } from "./attribute-projection.ts";
 import { renderGroup } from "./render-resource.ts";
@@ -20,7 +21,7 @@ import {
   existingIdOr404, guarded, pagedListResponse, pageSize, requireObjectBody, resourceRequest, scimmyConstructorArgs, type ResourceRequest,
 } from "./resource-request.ts";
 import {
-  addGroupMembers, changeGroupMembers, findIdpGroup, findUnknownMembers, insertIdpGroup, listGroupMembers, listIdpGroups, lockIdpGroup,
+  addGroupMembers, changeGroupMembers, findIdpGroup, findIdpGroupsBy, findUnknownMembers, GROUP_LOOKUPS, insertIdpGroup, listGroupMembers, listIdpGroups, lockIdpGroup,
   removeAllGroupMembers, removeGroupMembers, replaceGroupMembers, replaceIdpGroup, replaceIdpGroupResource, tombstoneIdpGroup, updateIdpGroupAttributes,
   GroupNameTakenError, type GroupMemberRow, type IdpGroupRow, type MemberReference,
 } from "../../../snapshot/idp-groups.ts";
@@ -137,6 +138,12 @@ export class ScimGroupResource extends SCIMMY.Resources.Group {
         return (await this.render(ctx, [row]))[0] as never;
       }
       const { query } = this.request;
+      const lookup = query.sortBy === undefined ? equalityLookup(query.filter, GROUP_LOOKUPS) : undefined;
+      if (lookup) {
+        const matches = lookup.attribute === "id" && !isUuid(lookup.value) ? [] : await findIdpGroupsBy(ctx.db, ctx.scope, lookup.attribute, lookup.value);
+        const { rows, total } = lookupPage(matches, query.startIndex, pageSize(query, ctx.maxPageSize));
+        return pagedListResponse(await this.render(ctx, rows), total, query.startIndex) as never;
+      }
       const { rows, total } = await listIdpGroups(ctx.db, ctx.scope, {
         where: query.filter === undefined ? undefined : compileFilter(query.filter, groupSqlShape),
         orderBy: query.sortBy === undefined ? undefined : compileSortBy(query.sortBy, groupSqlShape),

@@ -15,7 +15,10 @@ import {
   existingIdOr404, guarded, pagedListResponse, pageSize, requireObjectBody, resourceRequest, scimmyConstructorArgs, type ResourceRequest,
 } from "./resource-request.ts";
 import { hasPendingChange, recordSnapshotChange } from "../../../snapshot/snapshot-changes.ts";
-import { findIdpUser, insertIdpUser, listIdpUsers, replaceIdpUser, tombstoneIdpUser, type IdpUserRow } from "../../../snapshot/idp-users.ts";
+import {
+  findIdpUser, findIdpUsersBy, insertIdpUser, listIdpUsers, replaceIdpUser, tombstoneIdpUser, USER_LOOKUPS, type IdpUserRow,
+} from "../../../snapshot/idp-users.ts";
+import { equalityLookup, isUuid, lookupPage } from "./equality-lookup.ts";
 
 type Json = Record<string, unknown>;
 
@@ -55,6 +58,12 @@ export class ScimUserResource extends SCIMMY.Resources.User {
       }
       const { query } = this.request;
       const limit = pageSize(query, ctx.maxPageSize);
+      const lookup = query.sortBy === undefined ? equalityLookup(query.filter, USER_LOOKUPS) : undefined;
+      if (lookup) {
+        const matches = lookup.attribute === "id" && !isUuid(lookup.value) ? [] : await findIdpUsersBy(ctx.db, ctx.scope, lookup.attribute, lookup.value);
+        const { rows, total } = lookupPage(matches, query.startIndex, limit);
+        return pagedListResponse(rows.map((r) => this.project(renderUser(r, ctx.baseUrl))), total, query.startIndex) as never;
+      }
       const { rows, total } = await listIdpUsers(ctx.db, ctx.scope, {
         where: query.filter === undefined ? undefined : compileFilter(query.filter, userSqlShape),
         orderBy: query.sortBy === undefined ? undefined : compileSortBy(query.sortBy, userSqlShape),

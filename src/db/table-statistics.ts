@@ -1,0 +1,75 @@
+// Planner statistics for the snapshot tables. The embedded database (PGlite) has no autovacuum, so
+// without this its tables are never analyzed: every lookup is planned on guesses for ever, and the
+// guesses grow worse with the directory. PostgreSQL's autovacuum usually gets there first (then this
+// finds nothing to do), but not right after a bulk push, and not where autovacuum is off.
+//
+// When: autovacuum's own rule (a table changed by more than 50 rows + 10 % of its rows since its last
+// ANALYZE), read from pg_stat_user_tables, checked every 30 s by a timer of its own. A check is one
+// catalog query; an ANALYZE samples at most 30,000 rows (default_statistics_target 100), so a few
+// hundred milliseconds at worst, and only after bulk changes: a SCIM onboarding push, a pull's
+// snapshot write. Off the request path: no request waits for it on PostgreSQL (ANALYZE takes no lock
+// that reads or writes wait on); PGlite runs one statement at a time, so requests arriving during an
+// ANALYZE wait for it, which is the price of plans that stay right as the directory grows.
+// Replicas: each checks; an advisory lock makes one of them analyze a table at a time.
+// (A periodic task as a plain timer started by `idsync serve`: it belongs on the job queue's schedules.)
+import type { Knex } from "knex";
+import { runSql } from "./run-sql.ts";
+import type { Logger } from "../log/logger.ts";
+
+/** The tables SCIM and pulls grow in bulk, and whose lookups must be planned on real numbers. */
+export const ANALYZED_TABLES = ["idp_users", "idp_groups", "idp_group_members"] as const;
+/** autovacuum_analyze_threshold and autovacuum_analyze_scale_factor's defaults. */
+const THRESHOLD = 50;
+const SCALE_FACTOR = 0.1;
+export const CHECK_INTERVAL_MS = 30_000;
+/** Keeps replicas from analyzing one table at once (a hash of the table's name is the second key). */
+const LOCK_CLASS = 0x1d5a;
+
+/** autovacuum's rule: whether `changed` rows since the last ANALYZE of a table of `rows` rows call for another (never analyzed: rows is 0). */
+export function needsAnalyze(changed: number, rows: number): boolean {
+  return changed > THRESHOLD + SCALE_FACTOR * Math.max(0, rows);
+}
+
+/** Analyzes the snapshot tables that changed enough since their last ANALYZE; returns the tables it analyzed. */
+export async function analyzeChangedTables(db: Knex): Promise<string[]> {
+  const { rows } = await runSql<{ name: string; changed: string; rows: number }>(db,
+    `select s.relid::regclass::text as name, s.n_mod_since_analyze as changed, greatest(c.reltuples, 0)::float8 as rows
+     from pg_stat_user_tables s join pg_class c on c.oid = s.relid
+     where s.relid in (select to_regclass(t) from unnest(?::text[]) as t)`, [[...ANALYZED_TABLES]]);
+  const analyzed: string[] = [];
+  for (const table of rows) {
+    if (!needsAnalyze(Number(table.changed), table.rows)) continue;
+    const done = await db.transaction(async (trx) => {
+      const { rows: [lock] } = await runSql<{ locked: boolean }>(trx, "select pg_try_advisory_xact_lock(?, hashtext(?)) as locked", [LOCK_CLASS, table.name]);
+      if (!lock?.locked) return false;
+      // the name is the catalog's own (regclass output, quoted where needed), never input
+      await runSql(trx, `analyze ${table.name}`);
+      return true;
+    });
+    if (done) analyzed.push(table.name);
+  }
+  return analyzed;
+}
+
+/** Checks every CHECK_INTERVAL_MS (the first check right away) until stopped; a failed check is logged and retried at the next. */
+export function startTableStatistics(db: Knex, log: Logger, intervalMs = CHECK_INTERVAL_MS): { stop(): Promise<void> } {
+  let running: Promise<void> | undefined;
+  let stopped = false;
+  const check = () => {
+    if (running || stopped) return;
+    running = analyzeChangedTables(db)
+      .then((tables) => { if (tables.length > 0) log.info({ tables }, "analyzed tables that changed in bulk (planner statistics)"); })
+      .catch((error) => { if (!stopped) log.warn({ err: error }, "checking planner statistics failed; retried at the next check"); })
+      .finally(() => { running = undefined; });
+  };
+  const timer = setInterval(check, intervalMs);
+  timer.unref();
+  check();
+  return {
+    async stop() {
+      stopped = true;
+      clearInterval(timer);
+      await running;
+    },
+  };
+}

@@ -1,0 +1,47 @@
+// idsync's own ANALYZE of the snapshot tables (src/db/table-statistics.ts): after a bulk change the
+// tables get statistics — on PGlite nothing else would ever give them any — and a check with
+// nothing changed analyzes nothing.
+import { afterAll, beforeAll, expect, test } from "vitest";
+import { startScimHarness, type ScimHarness } from "../support/scim-harness.ts";
+import { analyzeChangedTables, needsAnalyze } from "../../src/db/table-statistics.ts";
+
+let harness: ScimHarness;
+
+beforeAll(async () => {
+  harness = await startScimHarness();
+});
+
+afterAll(async () => {
+  await harness?.close();
+});
+
+const rowsEstimate = async (table: string): Promise<number> =>
+  Number((await harness.db.knex.raw(`select reltuples::float8 as n from pg_class where oid = to_regclass(?)`, [table])).rows[0].n);
+
+test("autovacuum's rule: more than 50 rows + 10 % changed since the last ANALYZE", () => {
+  expect(needsAnalyze(50, 0)).toBe(false);
+  expect(needsAnalyze(51, 0)).toBe(true);
+  expect(needsAnalyze(1_050, 10_000)).toBe(false);
+  expect(needsAnalyze(1_051, 10_000)).toBe(true);
+  // a never-analyzed table reports reltuples -1
+  expect(needsAnalyze(51, -1)).toBe(true);
+});
+
+test("a bulk push of users is analyzed; then, unchanged, nothing is", async () => {
+  const client = await harness.tenant("statistics");
+  await harness.db.knex.raw(
+    `insert into idp_users (id, connection_id, account_id, source_id, user_name, resource)
+     select s.id, c.id, c.account_id, s.id::text, 'user-' || n || '@stats.example', '{}'::jsonb
+     from directory_connections c, lateral (select gen_random_uuid() as id, n from generate_series(1, 2000) n) s where c.id = ?`, [client.connectionId]);
+  expect(await rowsEstimate("idp_users")).toBeLessThanOrEqual(0);
+  // the counters reach pg_stat_user_tables when the writing session goes idle (PostgreSQL: within
+  // ~10 s): wait for them, bounded; on PostgreSQL autovacuum may analyze first, which is as good
+  let analyzed: string[] = [];
+  for (let attempt = 0; attempt < 120 && (await rowsEstimate("idp_users")) < 2000; attempt++) {
+    analyzed = analyzed.concat(await analyzeChangedTables(harness.db.knex));
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+  expect(await rowsEstimate("idp_users")).toBe(2000);
+  if (harness.db.kind === "pglite") expect(analyzed.some((t) => /(^|\.)idp_users$/.test(t))).toBe(true);
+  expect(await analyzeChangedTables(harness.db.knex)).toEqual([]);
+});
