@@ -25,7 +25,7 @@ export interface BackgroundOptions {
   readonly pulls: PullScheduler;
   /** Cron expression (UTC) of the full reconcile of every account. */
   readonly fullReconcileSchedule: string;
-  /** Jobs this replica runs at once. */
+  /** Jobs this replica runs at once in each lane (LANES in job-queue.ts; PostgreSQL only). */
   readonly concurrency: number;
   /** This replica's name in logs and in the queue's records. */
   readonly replica: string;
