@@ -23,12 +23,36 @@ export function planAccount(input: AccountPlanInput): Plan {
   return planAccountWithFacts(input).plan;
 }
 
-/** The plan, and the facts fingerprint of every member it covers (by app user id). */
-export function planAccountWithFacts({ snapshot, rules, domains, actual, now }: AccountPlanInput): { plan: Plan; facts: Map<string, string> } {
+type PlanWithFacts = { plan: Plan; facts: Map<string, string> };
+
+/** The pipeline's steps, pausing (yield) between them so a caller may give the event loop a turn. */
+function* planSteps({ snapshot, rules, domains, actual, now }: AccountPlanInput): Generator<void, PlanWithFacts> {
   const identities = resolveIdentities(snapshot.users, actual, rules.policy);
+  yield;
   const desired = desiredState(snapshot, rules, domains, identities.personOf);
+  yield;
   const plan = planChanges({ desired, actual, identities, policy: rules.policy, now });
+  yield;
   const byPerson = factsFingerprints(snapshot, rules, identities.personOf);
   const facts = new Map([...actual.members.keys()].map((userId) => [userId, byPerson.get(userId) ?? NO_IDP_FACTS]));
   return { plan, facts };
+}
+
+/** The plan, and the facts fingerprint of every member it covers (by app user id). */
+export function planAccountWithFacts(input: AccountPlanInput): PlanWithFacts {
+  const steps = planSteps(input);
+  for (let step = steps.next(); ; step = steps.next()) if (step.done) return step.value;
+}
+
+/**
+ * The same, awaiting `pause` between the steps. A 100,000-user account's plan is ~1.8 s of JavaScript
+ * (measured with monitorEventLoopDelay); in one piece it would hold up every SCIM request the process
+ * answers meanwhile, departures included. Each step stays a plain function of plain data.
+ */
+export async function planAccountWithFactsInTurns(input: AccountPlanInput, pause: () => Promise<void>): Promise<PlanWithFacts> {
+  const steps = planSteps(input);
+  for (let step = steps.next(); ; step = steps.next()) {
+    if (step.done) return step.value;
+    await pause();
+  }
 }

@@ -3,7 +3,7 @@
 // lock on the account; a full run plans before taking it (see reconcileInTransaction).
 import type { Knex } from "knex";
 import { runSql } from "../db/run-sql.ts";
-import { planAccountWithFacts, type AccountPlanInput } from "./plan-account.ts";
+import { planAccountWithFactsInTurns, type AccountPlanInput } from "./plan-account.ts";
 import type { Plan, PlanAction } from "./plan.ts";
 import { loadPlanInput } from "./load-account-state.ts";
 import { brakeLimit, countsTowardsBrake, isRemoval, membersToCount, removalKey, removalUser, type BrakeLimit, type BrakeVerdict } from "./removal-brake.ts";
@@ -162,6 +162,9 @@ async function lockAccount(trx: Knex.Transaction, accountId: string): Promise<st
   return row?.generation ?? null;
 }
 
+/** Lets the requests waiting on this process (SCIM answers, departures among them) run between plan steps. */
+const giveTheEventLoopATurn = () => new Promise<void>((resolve) => setImmediate(resolve));
+
 async function planRun(trx: Knex.Transaction, accountId: string, options: ReconcileOptions): Promise<PlannedRun> {
   // only requests committed before the snapshot is read are answered by this run
   const { rows: [pending] } = await runSql<{ last: string | null; whole: boolean; rules: boolean; generation: string; may_change: boolean }>(trx,
@@ -175,7 +178,7 @@ async function planRun(trx: Knex.Transaction, accountId: string, options: Reconc
   const scope = options.approval ? "account" : options.scope ?? "account";
   const requested = await requestedUsers(trx, accountId, scope, requests);
   const { scoped, ...input } = await loadPlanInput(trx, accountId, requested, Date.now());
-  const { plan, facts } = planAccountWithFacts(input);
+  const { plan, facts } = await planAccountWithFactsInTurns(input, giveTheEventLoopATurn);
   return { pending: requests, trigger, generation, idleAccount: false, planned: { input, scoped, plan, facts } };
 }
 
