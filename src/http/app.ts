@@ -30,8 +30,6 @@ export interface AppOptions {
    * process holds it, so that is the whole fleet, at no database write).
    */
   limitStore?: BucketStore;
-  /** Wakes the reconcile queue for an account after a SCIM write (absent: the queue finds the request by itself). */
-  wakeReconcile?: (accountId: string) => void;
   /** False: a SCIM departure is answered before its reconcile, which the queue runs (tests of the queued path). Default true. */
   reconcileDepartures?: boolean;
 }
@@ -54,7 +52,7 @@ function securityHeaders(): express.RequestHandler {
   return (req, res, next) => (req.secure ? overHttps : overHttp)(req, res, next);
 }
 
-export function createApp({ db, log, settings, publicUrl, pulls, limitStore = new PostgresBucketStore(db), wakeReconcile, reconcileDepartures = true }: AppOptions): express.Express {
+export function createApp({ db, log, settings, publicUrl, pulls, limitStore = new PostgresBucketStore(db), reconcileDepartures = true }: AppOptions): express.Express {
   const app = express();
   app.disable("x-powered-by");
   // req.secure and req.host believe X-Forwarded-Proto/-Host only from the proxies named here
@@ -103,7 +101,7 @@ export function createApp({ db, log, settings, publicUrl, pulls, limitStore = ne
   });
   app.use(SCIM_PATH, createScimRouter({
     db, log, publicUrl, bodyLimitBytes: settings.scimBodyLimitBytes, maxPageSize: settings.scimMaxPageSize,
-    rateLimit: settings.scimRateLimit, limitStore, afterWrite: scimWriteHooks(db, log, { wakeReconcile, reconcileDepartures }),
+    rateLimit: settings.scimRateLimit, limitStore, afterWrite: scimWriteHooks(db, log, { reconcileDepartures }),
   }));
   app.use(ADMIN_PATH, createAdminRouter({ db, log, publicUrl, pulls, limitStore }));
   app.use(statusRouter(db, settings.fullReconcileSchedule));

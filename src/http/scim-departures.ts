@@ -1,8 +1,8 @@
 // What the SCIM endpoint's writes set off, wired in the shell (the sources stage may not import
 // reconcile): a departure (a user deactivated or deleted) is reconciled before the IdP's answer, so
 // when Okta or Entra read 200 the person's sessions, keys, invitations and grants are gone — or held
-// by the removal brake, whose run and alert record it as any held run does. Every other write wakes the
-// reconcile queue, which reconciles the people its requests name.
+// by the removal brake, whose run and alert record it as any held run does. Every other write's
+// reconcile request wakes the queue by NOTIFY (migration 20261202000022), which reconciles the people it names.
 import type { Knex } from "knex";
 import type { Logger } from "../log/logger.ts";
 import type { ScimWriteHooks } from "../sources/scim/scim-router.ts";
@@ -11,12 +11,10 @@ import { recordFailedRun } from "../reconcile/runs.ts";
 
 export const DEPARTURE_TRIGGER = "departure";
 
-export function scimWriteHooks(db: Knex, log: Logger, { wakeReconcile, reconcileDepartures = true }: {
-  wakeReconcile?: (accountId: string) => void; reconcileDepartures?: boolean;
-}): ScimWriteHooks {
+export function scimWriteHooks(db: Knex, log: Logger, { reconcileDepartures = true }: { reconcileDepartures?: boolean }): ScimWriteHooks {
   return {
     async departed(accountId, idpUserIds) {
-      // off: left to the queue, which `changed` (called after every write) wakes
+      // off: left to the queue, which the write's reconcile request wakes
       if (!reconcileDepartures) return;
       try {
         // the departed people only; the requests naming only them are answered, so the queue does not run them again
@@ -27,9 +25,6 @@ export function scimWriteHooks(db: Knex, log: Logger, { wakeReconcile, reconcile
         await recordFailedRun(db, accountId, DEPARTURE_TRIGGER, error).catch(() => undefined);
         throw error;
       }
-    },
-    changed(accountId) {
-      wakeReconcile?.(accountId);
     },
   };
 }

@@ -9,7 +9,7 @@ import type { Logger } from "../log/logger.ts";
 import type { Database } from "../db/database.ts";
 import { runSql } from "../db/run-sql.ts";
 import { remindHeldRuns } from "../reconcile/runs.ts";
-import { ReconcileScheduler } from "./reconcile-scheduler.ts";
+import { accountsWithPendingRequests, ReconcileScheduler } from "./reconcile-scheduler.ts";
 import { WebhookDispatcher } from "../webhooks/webhook-dispatcher.ts";
 import { job, PRIORITY, type JobQueue, type JobSpec, type TaskHandlers } from "./job-queue.ts";
 import { InProcessQueue } from "./in-process-queue.ts";
@@ -40,6 +40,9 @@ export interface BackgroundOptions {
 const SPREAD = 0.8;
 /** Writes that arrive together (a burst of SCIM requests for one account) queue one job. */
 const COALESCE_MS = 5;
+
+/** The one waiting reconcile of an account's pending requests. */
+const requestsJob = (accountId: string) => job("reconcile_requests", { accountId }, `requests:${accountId}`);
 
 export class BackgroundWork {
   queue!: JobQueue;
@@ -117,9 +120,8 @@ export class BackgroundWork {
 
   /** Queues a reconcile for every account with requests pending, and one webhook pass. */
   async sweep(): Promise<void> {
-    const { rows } = await runSql<{ account_id: string }>(this.db, `select distinct account_id from reconcile_requests where processed_at is null`);
     await this.queue.add([
-      ...rows.map((r) => job("reconcile_requests", { accountId: r.account_id }, `requests:${r.account_id}`)),
+      ...(await accountsWithPendingRequests(this.db)).map(requestsJob),
       job("webhooks", {}, "webhooks"),
     ]);
   }
@@ -136,7 +138,7 @@ export class BackgroundWork {
 
   private async flushWanted(): Promise<void> {
     this.wakeTimer = undefined;
-    const jobs: JobSpec[] = [...this.wanted].map((accountId) => job("reconcile_requests", { accountId }, `requests:${accountId}`));
+    const jobs: JobSpec[] = [...this.wanted].map(requestsJob);
     if (this.webhooksWanted) jobs.push(job("webhooks", {}, "webhooks"));
     this.wanted.clear();
     this.webhooksWanted = false;

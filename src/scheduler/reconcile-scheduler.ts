@@ -9,6 +9,12 @@ import { runSql } from "../db/run-sql.ts";
 import { reconcileAccount, type ReconcileResult } from "../reconcile/reconcile-account.ts";
 import { recordFailedRun, remindHeldRuns } from "../reconcile/runs.ts";
 
+/** Accounts with reconcile requests not yet answered. */
+export async function accountsWithPendingRequests(db: Knex): Promise<string[]> {
+  const { rows } = await runSql<{ account_id: string }>(db, `select distinct account_id from reconcile_requests where processed_at is null`);
+  return rows.map((r) => r.account_id);
+}
+
 export interface ReconcileSchedulerOptions {
   db: Knex;
   log: Logger;
@@ -31,9 +37,9 @@ export class ReconcileScheduler {
 
   /** Every account with pending requests, now (tests; the queue's start-up sweep does this per account). */
   async drainRequests(): Promise<number> {
-    const { rows } = await runSql<{ account_id: string }>(this.options.db, `select distinct account_id from reconcile_requests where processed_at is null`);
-    for (const { account_id: accountId } of rows) await this.requested(accountId).catch(() => undefined);
-    return rows.length;
+    const accounts = await accountsWithPendingRequests(this.options.db);
+    for (const accountId of accounts) await this.requested(accountId).catch(() => undefined);
+    return accounts.length;
   }
 
   /** Every account's full reconcile, one after another, then the held-run reminders (tests). */

@@ -72,10 +72,9 @@ export function scimClient(scimUrl: string, token: string, meta: { connectionId:
  * `pulls`: the admin API runs pulls on request (`idsync sync`), as in `idsync serve`; never on a schedule.
  * `departures: false`: a SCIM deactivation or delete is answered before its reconcile and left to the
  * queue like any other change (for tests of the reconciler's queued, scoped and braked paths).
- * `wakeReconcile`: told of every SCIM write the queue must answer (as `idsync serve` wakes its queue).
  */
 export async function startScimHarness(options: {
-  env?: Record<string, string>; log?: Logger; host?: string; pulls?: boolean; departures?: boolean; wakeReconcile?: (accountId: string) => void;
+  env?: Record<string, string>; log?: Logger; host?: string; pulls?: boolean; departures?: boolean;
 } = {}): Promise<ScimHarness> {
   const db = await openTestDatabase();
   const settings = loadSettings({ LOG_LEVEL: "silent", ...options.env });
@@ -87,7 +86,7 @@ export async function startScimHarness(options: {
   const pulls = options.pulls ? new PullScheduler({ db: db.knex, log }) : undefined;
   // limits as `idsync serve` keeps them: in PostgreSQL (shared), in this process on the embedded database
   const limitStore = db.kind === "pglite" ? new MemoryBucketStore() : undefined;
-  server.on("request", createApp({ db: db.knex, log, settings, publicUrl: url, pulls, limitStore, reconcileDepartures: options.departures ?? true, wakeReconcile: options.wakeReconcile }));
+  server.on("request", createApp({ db: db.knex, log, settings, publicUrl: url, pulls, limitStore, reconcileDepartures: options.departures ?? true }));
   const scimUrl = `${url}/scim/v2`;
   const adminToken = await createAdminToken(db.knex, "test");
   return {

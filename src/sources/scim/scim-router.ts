@@ -45,12 +45,11 @@ export interface ScimRouterOptions {
  * The reconcile side of SCIM writes, supplied by the shell (this stage must not import reconcile).
  * `departed` is awaited before the answer to a write that deactivated or deleted users, so when the
  * IdP reads 200 their access is gone; if it throws, the write stays stored and the answer is a 503
- * (the IdP retries, and so does the queued request). `changed` follows every other committed write:
- * it wakes the reconcile queue and is never awaited.
+ * (the IdP retries, and so does the queued request). Every other write needs nothing here: its
+ * reconcile request wakes the queue by NOTIFY when it commits.
  */
 export interface ScimWriteHooks {
   departed(accountId: string, idpUserIds: readonly string[]): Promise<void>;
-  changed(accountId: string): void;
 }
 
 /** Seconds an IdP is asked to wait before retrying a write whose departure could not be applied. */
@@ -111,11 +110,9 @@ async function writeThenReconcile(req: ScimRequest, options: ScimRouterOptions, 
       await hooks.departed(accountId, departed);
     } catch (error) {
       options.log.error({ err: error, accountId, idpUserIds: departed }, "the departure's reconcile failed; the write is stored and its queued request retries");
-      hooks.changed(accountId);
       throw scimError(503, null, "The change is stored, but the departed user's access could not be revoked yet; retry the request");
     }
   }
-  hooks.changed(accountId);
   return value;
 }
 
@@ -139,10 +136,11 @@ export function createScimRouter(options: ScimRouterOptions): express.Router {
   // authenticate before parsing bodies, so an unauthenticated caller costs no parse
   router.use(async (req: ScimRequest, res, next) => {
     const client = clientKey(req);
-    const throttled = await authThrottle.retryAfter(client);
-    if (throttled > 0) return sendScimError(res, 429, "Too many failed authentications from this client; retry after the delay given", undefined, { "Retry-After": String(throttled) });
-    const token = bearerToken(req.get("authorization"));
     try {
+      // inside the try: a throttle that cannot answer is a SCIM 500 too, never express's HTML page
+      const throttled = await authThrottle.retryAfter(client);
+      if (throttled > 0) return sendScimError(res, 429, "Too many failed authentications from this client; retry after the delay given", undefined, { "Retry-After": String(throttled) });
+      const token = bearerToken(req.get("authorization"));
       const principal = token ? await verifyScimToken(options.db, token) : undefined;
       if (!principal) {
         await authThrottle.fail(client);

@@ -4,7 +4,6 @@
 // general filtered list. Anything else — another attribute or operator, a URN-qualified name, a
 // value with escapes, sortBy — takes the general path, which answers the same, planned less surely.
 
-const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 const EQUALITY = /^\s*([A-Za-z]+)\s+eq\s+"([^"\\]*)"\s*$/i;
 
 export interface EqualityLookup<Attribute extends string> {
@@ -24,9 +23,6 @@ export function equalityLookup<Attribute extends string>(filter: string | undefi
   const attribute = attributes.find((a) => a.toLowerCase() === match[1]!.toLowerCase());
   return attribute === undefined ? undefined : { attribute, value: match[2]! };
 }
-
-/** Whether an `id` lookup's value can name a resource at all (ids are UUIDs). */
-export const isUuid = (value: string): boolean => UUID.test(value);
 
 /** One page of a lookup's matches, as startIndex and count ask (the matches are few: sliced here). */
 export function lookupPage<Row>(matches: readonly Row[], startIndex: number, limit: number): { rows: Row[]; total: number } {

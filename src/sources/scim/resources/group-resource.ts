@@ -7,7 +7,7 @@ import { scimError } from "../scim-error.ts";
 import { normalisePatchMessage, normaliseResourceBody } from "../compat/normalise-request.ts";
 import { compileFilter, compileSortBy } from "../filter/compile-filter.ts";
 import { URN } from "../schemas.ts";
-import { equalityLookup, isUuid, lookupPage } from "./equality-lookup.ts";
+import { equalityLookup, lookupPage } from "./equality-lookup.ts";
 import { groupSqlShape } from "./group-sql-shape.ts";
 import { projectAttributes } from "./attribute-projection.ts";
 import { renderGroup } from "./render-resource.ts";
@@ -18,7 +18,7 @@ import {
 import { memberReferences, planGroupPatch, type GroupPatchStep, type PatchOperation } from "./group-patch-plan.ts";
 import { namesAttribute } from "./resource-query.ts";
 import {
-  existingIdOr404, guarded, pagedListResponse, pageSize, requireObjectBody, resourceRequest, scimmyConstructorArgs, type ResourceRequest,
+  existingIdOr404, guarded, isUuid, pagedListResponse, pageSize, requireObjectBody, resourceRequest, scimmyConstructorArgs, type ResourceRequest,
 } from "./resource-request.ts";
 import {
   addGroupMembers, changeGroupMembers, findIdpGroup, findIdpGroupsBy, findUnknownMembers, GROUP_LOOKUPS, insertIdpGroup, listGroupMembers, listIdpGroups, lockIdpGroup,

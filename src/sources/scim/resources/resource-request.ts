@@ -8,6 +8,9 @@ import type { ScimContext } from "../scim-context.ts";
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
+/** Whether `value` is a UUID, the only form a resource id takes. */
+export const isUuid = (value: string): boolean => UUID.test(value);
+
 export interface ResourceRequest {
   /** The id from the path, when there is one (valid or not: an invalid one is simply not found). */
   readonly id: string | undefined;
@@ -28,7 +31,7 @@ export function scimmyConstructorArgs(request: ResourceRequest): [string, object
 /** The id as a lowercase UUID, or a 404 (a malformed id names nothing: Okta's SPEC test expects 404). */
 export function existingIdOr404(request: ResourceRequest, resourceType: string): string {
   if (request.id === undefined) throw scimError(404, null, `${resourceType} operation needs an id in the path`);
-  if (!UUID.test(request.id)) throw scimError(404, null, `${resourceType} ${request.id} not found`);
+  if (!isUuid(request.id)) throw scimError(404, null, `${resourceType} ${request.id} not found`);
   return request.id.toLowerCase();
 }
 

@@ -12,13 +12,13 @@ import { renderUser } from "./render-resource.ts";
 import { userFields, validatedDocument } from "./stored-document.ts";
 import { applyUndeclaredOperations, splitUndeclaredExtensions, undeclaredExtensionsOf, withUndeclaredExtensions } from "./undeclared-extensions.ts";
 import {
-  existingIdOr404, guarded, pagedListResponse, pageSize, requireObjectBody, resourceRequest, scimmyConstructorArgs, type ResourceRequest,
+  existingIdOr404, guarded, isUuid, pagedListResponse, pageSize, requireObjectBody, resourceRequest, scimmyConstructorArgs, type ResourceRequest,
 } from "./resource-request.ts";
 import { hasPendingChange, recordSnapshotChange } from "../../../snapshot/snapshot-changes.ts";
 import {
   findIdpUser, findIdpUsersBy, insertIdpUser, listIdpUsers, replaceIdpUser, tombstoneIdpUser, USER_LOOKUPS, type IdpUserRow,
 } from "../../../snapshot/idp-users.ts";
-import { equalityLookup, isUuid, lookupPage } from "./equality-lookup.ts";
+import { equalityLookup, lookupPage } from "./equality-lookup.ts";
 
 type Json = Record<string, unknown>;
 
