@@ -29,6 +29,12 @@ export const directoryThrottles = new client.Counter({
   name: "idsync_directory_throttles_total", help: "429s and throttling signals from Google or Graph", labelNames: ["connection", "kind"] as const, registers: [registry],
 });
 
+/** A committed reconcile run: its result and the actions it applied, by type. */
+export function countReconcileRun(status: string, appliedByType: Readonly<Record<string, number>>): void {
+  runsFinished.inc({ kind: "reconcile", status });
+  for (const [type, n] of Object.entries(appliedByType)) reconcileActions.inc({ type }, n);
+}
+
 let database: Knex | undefined;
 
 /** The database the gauges are read from (the serving app's). */

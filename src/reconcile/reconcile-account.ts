@@ -13,7 +13,7 @@ import { loadBrakeState, removeRejections, writeNewVersion, writeSettlement } fr
 import { NO_IDP_FACTS } from "./removal-facts.ts";
 import { applyPlan } from "./apply-plan.ts";
 import { coverageOf, resolveStaleAlerts } from "./stale-alerts.ts";
-import { reconcileActions, runsFinished } from "../metrics/metrics.ts";
+import { countReconcileRun } from "../metrics/metrics.ts";
 
 export interface ReconcileOptions {
   readonly trigger: string;
@@ -96,15 +96,17 @@ async function requestedUsers(trx: Knex.Transaction, accountId: string, scope: N
   return row!.ids;
 }
 
-export async function reconcileAccount(db: Knex, accountId: string, options: ReconcileOptions): Promise<ReconcileResult> {
+/** A run's result, with the actions it applied by type (what the metrics count). */
+export type ReconcileOutcome = ReconcileResult & { readonly appliedByType: Readonly<Record<string, number>> };
+
+export async function reconcileAccount(db: Knex, accountId: string, options: ReconcileOptions): Promise<ReconcileOutcome> {
   let applied: readonly PlanAction[] = [];
   const result = await reconcileInTransaction(db, accountId, options, (actions) => (applied = actions));
+  const appliedByType: Record<string, number> = {};
+  for (const action of applied) appliedByType[action.type] = (appliedByType[action.type] ?? 0) + 1;
   // counted once committed: a rolled-back run applied nothing
-  if (!options.dryRun) {
-    runsFinished.inc({ kind: "reconcile", status: result.status });
-    for (const action of applied) reconcileActions.inc({ type: action.type });
-  }
-  return result;
+  if (!options.dryRun) countReconcileRun(result.status, appliedByType);
+  return { ...result, appliedByType };
 }
 
 /** The plan's removals as the brake sees them, each with its person's facts fingerprint. */

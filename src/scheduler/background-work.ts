@@ -13,6 +13,8 @@ import { accountsWithPendingRequests, ReconcileScheduler } from "./reconcile-sch
 import { WebhookDispatcher } from "../webhooks/webhook-dispatcher.ts";
 import { job, PRIORITY, type JobQueue, type JobSpec, type TaskHandlers } from "./job-queue.ts";
 import { InProcessQueue } from "./in-process-queue.ts";
+import { FullReconcileThread } from "./full-reconcile-thread.ts";
+import { FULL_RECONCILE_FLAG, ReplicaShares } from "./replica-shares.ts";
 import { claimSlot, forgetOldSlots, slotOf } from "./schedule-slots.ts";
 import { spreadAcrossSlot } from "./slot-spread.ts";
 import { nextRun } from "./next-run.ts";
@@ -49,7 +51,9 @@ export class BackgroundWork {
   readonly replica: string;
   private readonly db: Knex;
   private readonly webhooks: WebhookDispatcher;
-  private readonly reconciles: ReconcileScheduler;
+  private reconciles: ReconcileScheduler;
+  private fullRuns: FullReconcileThread | undefined;
+  private shares: ReplicaShares | undefined;
   private fullTask: ScheduledTask | undefined;
   private readonly unlisten: Array<() => Promise<void>> = [];
   private readonly wanted = new Set<string>();
@@ -73,9 +77,12 @@ export class BackgroundWork {
     const { rows: [row] } = await runSql<{ schema: string }>(this.db, `select current_schema() as schema`);
     const schema = this.options.queueSchema ?? (row!.schema === "public" ? "graphile_worker" : `${row!.schema}_jobs`);
     const { database, log, concurrency } = this.options;
+    this.fullRuns = new FullReconcileThread({ url: database.url!, schema: row!.schema });
+    this.reconciles = new ReconcileScheduler({ db: this.db, log, replica: this.replica, fullRuns: this.fullRuns });
+    const shares = (this.shares = new ReplicaShares({ db: this.db, log, replica: this.replica }));
     // loaded only on PostgreSQL: the embedded database's start does not pay for graphile-worker's imports
     const { GraphileQueue } = await import("./graphile-queue.ts");
-    this.queue = new GraphileQueue({ url: database.url!, db: this.db, log, concurrency, schema, replica: this.replica });
+    this.queue = new GraphileQueue({ url: database.url!, db: this.db, log, concurrency, schema, replica: this.replica, scheduledSkips: () => shares.forbidden() });
     return this.queue;
   }
 
@@ -87,6 +94,7 @@ export class BackgroundWork {
         await this.reconciles.requested(accountId);
       },
       full_reconcile: async ({ accountId, slot }) => {
+        this.shares?.ran(slot);
         const started = performance.now();
         const status = await this.reconciles.scheduled(accountId);
         // one line per account and slot: how operators (and bench:fleet) see that every account ran once
@@ -109,6 +117,7 @@ export class BackgroundWork {
   /** Starts the workers, the schedules and the wake-ups, then queues what was left pending. */
   async start(): Promise<void> {
     await (await this.openQueue()).start(this.handlers());
+    this.shares?.start();
     this.unlisten.push(await this.options.database.listen("idsync_reconcile_requested", (accountId) => (accountId ? this.want(accountId) : void this.sweep())));
     this.unlisten.push(await this.options.database.listen("idsync_event_recorded", () => this.wantWebhooks()));
     this.fullTask = cron.schedule(this.options.fullReconcileSchedule, (context) => this.fullReconcileSlot(slotOf(context.date)), {
@@ -161,7 +170,7 @@ export class BackgroundWork {
         const times = spreadAcrossSlot(rows.length, slot, next, this.options.spread ?? SPREAD);
         const iso = slot.toISOString();
         await this.queue.add([
-          ...rows.map((r, i) => job("full_reconcile", { accountId: r.id, slot: iso }, `full:${r.id}`, { runAt: times[i], maxAttempts: 3, priority: PRIORITY.scheduled })),
+          ...rows.map((r, i) => job("full_reconcile", { accountId: r.id, slot: iso }, `full:${r.id}`, { runAt: times[i], maxAttempts: 3, priority: PRIORITY.scheduled, flags: [FULL_RECONCILE_FLAG] })),
           job("held_reminders", { slot: iso }, "held-reminders", { priority: PRIORITY.scheduled }),
         ]);
         return rows.length;
@@ -192,5 +201,7 @@ export class BackgroundWork {
     if (this.wakeTimer) clearTimeout(this.wakeTimer);
     for (const unlisten of this.unlisten.splice(0)) await unlisten();
     await this.queue?.stop();
+    await this.shares?.stop();
+    await this.fullRuns?.stop();
   }
 }

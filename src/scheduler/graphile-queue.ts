@@ -26,6 +26,8 @@ export interface GraphileQueueOptions {
   readonly schema?: string;
   /** This replica's name, recorded beside its workers. */
   readonly replica: string;
+  /** Asked before each fetch of a scheduled worker: the job flags to skip this time (replica-shares.ts). */
+  readonly scheduledSkips?: () => string[] | null;
 }
 
 /** graphile-worker's log scopes, at our levels: its debug chatter stays out of info logs. */
@@ -58,7 +60,7 @@ export class GraphileQueue implements JobQueue {
     const utils = await this.workerUtils();
     // one statement per job: addJobs cannot replace a waiting job of the same key
     for (const spec of jobs) {
-      await utils.addJob(spec.task, spec.payload, { jobKey: spec.key, jobKeyMode: "replace", runAt: spec.runAt, maxAttempts: spec.maxAttempts ?? 10, priority: spec.priority ?? 0 });
+      await utils.addJob(spec.task, spec.payload, { jobKey: spec.key, jobKeyMode: "replace", runAt: spec.runAt, maxAttempts: spec.maxAttempts ?? 10, priority: spec.priority ?? 0, flags: spec.flags ? [...spec.flags] : undefined });
     }
   }
 
@@ -72,7 +74,7 @@ export class GraphileQueue implements JobQueue {
     events.on("worker:stop", ({ worker }) => this.liveness?.untrack(worker.workerId));
     // one runner per lane: a worker claims only the tasks of its own list, so a change never waits for a
     // worker that a scheduled pass keeps busy
-    for (const tasks of Object.values(LANES)) {
+    for (const [lane, tasks] of Object.entries(LANES)) {
       const taskList: TaskList = {};
       for (const name of tasks) {
         const handler = handlers[name] as (payload: unknown) => Promise<void>;
@@ -86,6 +88,7 @@ export class GraphileQueue implements JobQueue {
         // future jobs (a spread slot, a retry) are found by polling; new ones arrive by NOTIFY at once
         pollInterval: 1000,
         noHandleSignals: true,
+        forbiddenFlags: lane === "scheduled" ? this.options.scheduledSkips : undefined,
         taskList,
         logger: graphileLogger(this.options.log),
       }));

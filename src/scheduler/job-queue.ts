@@ -53,6 +53,8 @@ export interface JobSpec<T extends TaskName = TaskName> {
   readonly maxAttempts?: number;
   /** Lower runs first among the jobs due (default 0): a person's change goes before a scheduled pass. */
   readonly priority?: number;
+  /** Marks a worker may skip for a while (graphile-worker's job flags; see replica-shares.ts). */
+  readonly flags?: readonly string[];
 }
 
 export type TaskHandlers = { readonly [T in TaskName]: (payload: TaskPayloads[T]) => Promise<void> };
@@ -68,6 +70,6 @@ export interface JobQueue {
 }
 
 /** Typed constructor, so a job's payload always matches its task. */
-export function job<T extends TaskName>(task: T, payload: TaskPayloads[T], key: string, options: { runAt?: Date; maxAttempts?: number; priority?: number } = {}): JobSpec<T> {
+export function job<T extends TaskName>(task: T, payload: TaskPayloads[T], key: string, options: { runAt?: Date; maxAttempts?: number; priority?: number; flags?: readonly string[] } = {}): JobSpec<T> {
   return { task, payload, key, ...options };
 }

@@ -8,6 +8,7 @@ import type { Logger } from "../log/logger.ts";
 import { runSql } from "../db/run-sql.ts";
 import { reconcileAccount, type ReconcileResult } from "../reconcile/reconcile-account.ts";
 import { recordFailedRun, remindHeldRuns } from "../reconcile/runs.ts";
+import type { FullReconcileThread, FullRunSummary } from "./full-reconcile-thread.ts";
 
 /** Accounts with reconcile requests not yet answered. */
 export async function accountsWithPendingRequests(db: Knex): Promise<string[]> {
@@ -20,6 +21,8 @@ export interface ReconcileSchedulerOptions {
   log: Logger;
   /** This replica's name in the log. */
   replica?: string;
+  /** Where full reconciles run (PostgreSQL: a thread apart from the HTTP event loop); else in this thread. */
+  fullRuns?: FullReconcileThread;
 }
 
 export class ReconcileScheduler {
@@ -27,12 +30,13 @@ export class ReconcileScheduler {
 
   /** Reconciles what the account's pending requests name. */
   requested(accountId: string): Promise<ReconcileResult["status"]> {
-    return this.run(accountId, "snapshot change", "requests");
+    return this.run(accountId, "snapshot change", () => reconcileAccount(this.options.db, accountId, { trigger: "snapshot change", scope: "requests" }));
   }
 
   /** The scheduled full reconcile of one account. */
   scheduled(accountId: string): Promise<ReconcileResult["status"]> {
-    return this.run(accountId, "scheduled", "account");
+    const { fullRuns, db } = this.options;
+    return this.run(accountId, "scheduled", () => fullRuns ? fullRuns.run(accountId, "scheduled") : reconcileAccount(db, accountId, { trigger: "scheduled", scope: "account" }));
   }
 
   /** Every account with pending requests, now (tests; the queue's start-up sweep does this per account). */
@@ -49,9 +53,9 @@ export class ReconcileScheduler {
     await remindHeldRuns(this.options.db);
   }
 
-  private async run(accountId: string, trigger: string, scope: "requests" | "account"): Promise<ReconcileResult["status"]> {
+  private async run(accountId: string, trigger: string, reconcile: () => Promise<FullRunSummary>): Promise<ReconcileResult["status"]> {
     try {
-      const result = await reconcileAccount(this.options.db, accountId, { trigger, scope });
+      const result = await reconcile();
       if (result.status !== "nothing-to-do") {
         this.options.log.info({ accountId, runId: result.runId, status: result.status, applied: result.applied, withheld: result.withheld, replica: this.options.replica }, "reconciled");
       }

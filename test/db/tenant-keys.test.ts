@@ -20,6 +20,7 @@ const GLOBAL_TABLES: Readonly<Record<string, GlobalTable>> = {
   knex_migrations_lock: { placement: "coordinator", reason: "knex's lock, so one process migrates at a time" },
   schedule_slots: { placement: "coordinator", reason: "which replica queued each schedule slot, for the whole fleet" },
   queue_workers: { placement: "coordinator", reason: "graphile-worker's live workers across replicas" },
+  replica_shares: { placement: "coordinator", reason: "how many of a slot's full reconciles each replica ran, for the whole fleet" },
   limit_buckets: { placement: "coordinator", reason: "the fleet's rate-limit and failed-authentication buckets, keyed by token id or client address" },
 };
 
