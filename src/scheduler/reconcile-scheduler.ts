@@ -36,7 +36,7 @@ export class ReconcileScheduler {
   /** The scheduled full reconcile of one account. */
   scheduled(accountId: string): Promise<ReconcileResult["status"]> {
     const { fullRuns, db } = this.options;
-    return this.run(accountId, "scheduled", () => fullRuns ? fullRuns.run(accountId, "scheduled") : reconcileAccount(db, accountId, { trigger: "scheduled", scope: "account" }));
+    return this.run(accountId, "scheduled", () => fullRuns ? fullRuns.run(accountId, "scheduled") : reconcileAccount(db, accountId, { trigger: "scheduled", scope: "account", deferWhenBusy: true }));
   }
 
   /** Every account with pending requests, now (tests; the queue's start-up sweep does this per account). */
@@ -56,7 +56,9 @@ export class ReconcileScheduler {
   private async run(accountId: string, trigger: string, reconcile: () => Promise<FullRunSummary>): Promise<ReconcileResult["status"]> {
     try {
       const result = await reconcile();
-      if (result.status !== "nothing-to-do") {
+      if (result.status === "deferred") {
+        this.options.log.warn({ accountId, replica: this.options.replica }, "full reconcile deferred to the next slot: other runs applied to the account during each of its plans");
+      } else if (result.status !== "nothing-to-do") {
         this.options.log.info({ accountId, runId: result.runId, status: result.status, applied: result.applied, withheld: result.withheld, replica: this.options.replica }, "reconciled");
       }
       return result.status;

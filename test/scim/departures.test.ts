@@ -203,3 +203,27 @@ pgOnly("a departure completes while a full run of the same account plans; the fu
   expect(fullRun.plan.actions.some((a) => "userId" in a && a.userId === l.userId)).toBe(false);
   expect((await q(`select count(*)::int as n from users where email = 'newcomer@concurrent.example.com'`))[0].n).toBe(1);
 }, 120_000);
+
+pgOnly("a scheduled full run overtaken by other runs' applies at every plan is deferred, never planned under the lock; the next one applies", async () => {
+  const l = await leaver("overtaken");
+  // something for the full run to apply: one more developer
+  const newcomer = (await l.client.post("/Users", { schemas: [URN.user], userName: "newcomer@overtaken.example.com" })).body.id;
+  await l.client.patch(`/Groups/${l.developers}`, { schemas: [URN.patchOp], Operations: [{ op: "add", path: "members", value: [{ value: newcomer }] }] });
+  const newcomers = async () => (await q(`select count(*)::int as n from users where email = 'newcomer@overtaken.example.com'`))[0].n;
+
+  // another replica's runs applying back to back, as departures sent one after another do: each bumps the generation
+  const other = harness.db.anotherPool();
+  let done = false;
+  const applies = (async () => {
+    while (!done) await other.raw(`update accounts set reconcile_generation = reconcile_generation + 1 where id = ?`, [l.accountId]);
+  })();
+  const full = await reconcileAccount(harness.db.knex, l.accountId, { trigger: "scheduled", deferWhenBusy: true }).finally(() => (done = true));
+  await applies;
+  expect(full.status).toBe("deferred");
+  expect(full.applied).toBe(0);
+  expect(await newcomers()).toBe(0);
+
+  const next = await reconcileAccount(harness.db.knex, l.accountId, { trigger: "scheduled", deferWhenBusy: true });
+  expect(next.status).toBe("succeeded");
+  expect(await newcomers()).toBe(1);
+}, 120_000);
