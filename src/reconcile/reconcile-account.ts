@@ -34,6 +34,11 @@ export interface ReconcileOptions {
    * would wait behind it. The next slot runs it; what the IdP changed meanwhile has its own runs.
    */
   readonly deferWhenBusy?: boolean;
+  /**
+   * Runs at most once for this key (a scheduled full reconcile's "full:<slot>"): the key is recorded in
+   * the run's own transaction, and a run finding it already there changes nothing (status "already-done").
+   */
+  readonly onceKey?: string;
 }
 
 /** What the brake did with a plan's removals, for the people reading the answer. */
@@ -51,7 +56,7 @@ export interface BrakeReport {
 
 export interface ReconcileResult {
   readonly runId: string | null;
-  readonly status: "succeeded" | "held" | "dry-run" | "nothing-to-do" | "deferred";
+  readonly status: "succeeded" | "held" | "dry-run" | "nothing-to-do" | "deferred" | "already-done";
   readonly plan: Plan;
   readonly applied: number;
   readonly withheld: number;
@@ -226,7 +231,7 @@ async function reconcileInTransaction(db: Knex, accountId: string, options: Reco
     if (result) return result;
   }
   if (plansAhead && options.deferWhenBusy) {
-    return { runId: null, status: "deferred", plan: { actions: [], manualMembers: [], warnings: [] }, applied: 0, withheld: 0 };
+    return nothingApplied("deferred");
   }
   return db.transaction(async (trx) => {
     await lockAccount(trx, accountId);
@@ -234,10 +239,19 @@ async function reconcileInTransaction(db: Knex, accountId: string, options: Reco
   });
 }
 
+/** A run that planned nothing to apply, or did not plan. */
+const nothingApplied = (status: ReconcileResult["status"]): ReconcileResult =>
+  ({ runId: null, status, plan: { actions: [], manualMembers: [], warnings: [] }, applied: 0, withheld: 0 });
+
 /** The brake step and the apply, under the account lock. */
 async function settleRun(trx: Knex.Transaction, accountId: string, options: ReconcileOptions, read: PlannedRun,
   onApplied: (actions: readonly PlanAction[]) => void): Promise<ReconcileResult> {
   const { pending, trigger } = read;
+  if (options.onceKey && !options.dryRun) {
+    // under the account lock: of two runs with one key, the second reads the first's committed row
+    const { rowCount } = await runSql(trx, `insert into reconcile_run_keys (account_id, key) values (?, ?) on conflict do nothing`, [accountId, options.onceKey]);
+    if (rowCount === 0) return nothingApplied("already-done");
+  }
   const brakeState = await loadBrakeState(trx, accountId);
   if (options.approval) {
     const version = brakeState.versions.find((v) => v.runId === options.approval!.runId);
@@ -246,7 +260,7 @@ async function settleRun(trx: Knex.Transaction, accountId: string, options: Reco
   }
   if (read.idleAccount || !read.planned) {
     await markAnswered(trx, accountId, pending.last);
-    return { runId: null, status: "nothing-to-do", plan: { actions: [], manualMembers: [], warnings: [] }, applied: 0, withheld: 0 };
+    return nothingApplied("nothing-to-do");
   }
   const { input, scoped, plan, facts } = read.planned;
   const rules = input.rules;

@@ -96,9 +96,12 @@ export class BackgroundWork {
       full_reconcile: async ({ accountId, slot }) => {
         this.shares?.ran(slot);
         const started = performance.now();
-        const status = await this.reconciles.scheduled(accountId);
-        // one line per account and slot: how operators (and bench:fleet) see that every account ran once
-        log.info({ accountId, slot, replica: this.replica, status, ms: Math.round(performance.now() - started) }, "full reconcile done");
+        const status = await this.reconciles.scheduled(accountId, slot);
+        const fields = { accountId, slot, replica: this.replica, status, ms: Math.round(performance.now() - started) };
+        // one line per account and slot: how operators (and bench:fleet) see that every account ran once;
+        // a job run again after its replica died past the run's commit finds the slot's run done
+        if (status === "already-done") log.info(fields, "full reconcile already done in this slot");
+        else log.info(fields, "full reconcile done");
       },
       pull: async ({ connectionId, mode }) => {
         await this.options.pulls.runScheduled(connectionId, mode);

@@ -18,7 +18,7 @@ port.on("message", async (request: ThreadRequest) => {
     return;
   }
   try {
-    const { runId, status, applied, withheld, appliedByType } = await reconcileAccount(db, request.accountId, { trigger: request.trigger, scope: "account", deferWhenBusy: true });
+    const { runId, status, applied, withheld, appliedByType } = await reconcileAccount(db, request.accountId, { ...request.options, scope: "account" });
     answer({ id: request.id, summary: { runId, status, applied, withheld, appliedByType } });
   } catch (error) {
     const { name, message, stack } = error instanceof Error ? error : new Error(String(error));

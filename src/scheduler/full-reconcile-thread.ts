@@ -8,7 +8,7 @@ import { Worker } from "node:worker_threads";
 import { createRequire } from "node:module";
 import { pathToFileURL } from "node:url";
 import { countReconcileRun } from "../metrics/metrics.ts";
-import type { ReconcileOutcome } from "../reconcile/reconcile-account.ts";
+import type { ReconcileOptions, ReconcileOutcome } from "../reconcile/reconcile-account.ts";
 
 /** What a full run in the thread answers (its plan stays there). */
 export type FullRunSummary = Pick<ReconcileOutcome, "runId" | "status" | "applied" | "withheld" | "appliedByType">;
@@ -20,7 +20,10 @@ export interface FullReconcileThreadData {
   readonly schema: string;
 }
 
-export type ThreadRequest = { readonly id: number; readonly accountId: string; readonly trigger: string } | { readonly id: number; readonly close: true };
+export type ThreadRequest = { readonly id: number; readonly accountId: string; readonly options: FullRunOptions } | { readonly id: number; readonly close: true };
+
+/** The options a full run in the thread takes (plain data: they cross to the thread). */
+export type FullRunOptions = Pick<ReconcileOptions, "trigger" | "deferWhenBusy" | "onceKey">;
 export type ThreadAnswer =
   | { readonly id: number; readonly summary: FullRunSummary }
   | { readonly id: number; readonly error: { readonly name: string; readonly message: string; readonly stack?: string } }
@@ -51,8 +54,8 @@ export class FullReconcileThread {
   constructor(private readonly data: FullReconcileThreadData) {}
 
   /** The account's full reconcile, in the thread; its metrics are counted here, where /metrics reads them. */
-  async run(accountId: string, trigger: string): Promise<FullRunSummary> {
-    const answer = await this.ask({ id: this.nextId++, accountId, trigger });
+  async run(accountId: string, options: FullRunOptions): Promise<FullRunSummary> {
+    const answer = await this.ask({ id: this.nextId++, accountId, options });
     if ("error" in answer) throw Object.assign(new Error(answer.error.message), { name: answer.error.name, stack: answer.error.stack });
     if (!("summary" in answer)) throw new Error("the full-reconcile thread answered a run with something else");
     countReconcileRun(answer.summary.status, answer.summary.appliedByType);

@@ -33,10 +33,11 @@ export class ReconcileScheduler {
     return this.run(accountId, "snapshot change", () => reconcileAccount(this.options.db, accountId, { trigger: "snapshot change", scope: "requests" }));
   }
 
-  /** The scheduled full reconcile of one account. */
-  scheduled(accountId: string): Promise<ReconcileResult["status"]> {
+  /** The scheduled full reconcile of one account: once in `slot` (ISO time), however often its job runs. */
+  scheduled(accountId: string, slot?: string): Promise<ReconcileResult["status"]> {
     const { fullRuns, db } = this.options;
-    return this.run(accountId, "scheduled", () => fullRuns ? fullRuns.run(accountId, "scheduled") : reconcileAccount(db, accountId, { trigger: "scheduled", scope: "account", deferWhenBusy: true }));
+    const options = { trigger: "scheduled", deferWhenBusy: true, onceKey: slot ? `full:${slot}` : undefined };
+    return this.run(accountId, "scheduled", () => fullRuns ? fullRuns.run(accountId, options) : reconcileAccount(db, accountId, { ...options, scope: "account" }));
   }
 
   /** Every account with pending requests, now (tests; the queue's start-up sweep does this per account). */

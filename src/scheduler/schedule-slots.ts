@@ -25,7 +25,8 @@ export async function claimSlot(db: Knex, schedule: string, slot: Date, claimedB
   });
 }
 
-/** Slots older than a week say nothing any more. */
+/** Slots older than a week say nothing any more; nor do the keys of runs done once per slot (a day is ample: no job waits that long). */
 export async function forgetOldSlots(db: Knex): Promise<void> {
   await runSql(db, `delete from schedule_slots where slot < now() - interval '7 days'`);
+  await runSql(db, `delete from reconcile_run_keys where created_at < now() - interval '1 day'`);
 }

@@ -12,6 +12,7 @@ import { BackgroundWork } from "../../src/scheduler/background-work.ts";
 import { PullScheduler } from "../../src/scheduler/pull-scheduler.ts";
 import { HEARTBEAT_MS } from "../../src/scheduler/worker-liveness.ts";
 import { runsFinished } from "../../src/metrics/metrics.ts";
+import { ReconcileScheduler } from "../../src/scheduler/reconcile-scheduler.ts";
 
 /** Reconcile runs counted in this process's /metrics. */
 const reconcileRunsCounted = async () => (await runsFinished.get()).values.filter((v) => v.labels.kind === "reconcile").reduce((n, v) => n + v.value, 0);
@@ -117,3 +118,28 @@ pgOnly("a job locked by a worker that died is freed and run by another replica",
     await survivor.stop();
   }
 }, 60_000);
+
+test("a slot's full reconcile whose job runs again (its replica died after the run committed) changes nothing; the next slot's runs", async () => {
+  const client = await harness.tenant("once");
+  const account = await findAccount(harness.db.knex, "once");
+  await saveRules(harness.db.knex, account.id, RULES("once"), "test");
+  const group = (await client.post("/Groups", { schemas: ["urn:ietf:params:scim:schemas:core:2.0:Group"], displayName: "Developers" })).body.id;
+  const addDeveloper = async (userName: string) => {
+    const user = (await client.post("/Users", { schemas: ["urn:ietf:params:scim:schemas:core:2.0:User"], userName, active: true })).body.id;
+    await client.patch(`/Groups/${group}`, { schemas: ["urn:ietf:params:scim:api:messages:2.0:PatchOp"], Operations: [{ op: "add", path: "members", value: [{ value: user }] }] });
+  };
+  const members = async () => (await q(`select count(*)::int as n from memberships where account_id = ? and status = 'active'`, [account.id]))[0].n;
+  const reconciles = new ReconcileScheduler({ db: harness.db.knex, log: createLogger("silent") });
+  const slot = "2026-12-02T12:00:00.000Z";
+  const before = await members();
+
+  await addDeveloper("first@once.example.com");
+  expect(await reconciles.scheduled(account.id, slot)).toBe("succeeded");
+  expect(await members()).toBe(before + 1);
+  // the same slot's job again, with something new to apply: the slot's reconcile happened already
+  await addDeveloper("second@once.example.com");
+  expect(await reconciles.scheduled(account.id, slot)).toBe("already-done");
+  expect(await members()).toBe(before + 1);
+  expect(await reconciles.scheduled(account.id, "2026-12-02T12:10:00.000Z")).toBe("succeeded");
+  expect(await members()).toBe(before + 2);
+});
