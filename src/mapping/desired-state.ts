@@ -168,7 +168,8 @@ interface Accumulator {
   displayName: string | null;
   inactive: boolean;
   liveConnections: string[];
-  deletedConnections: string[];
+  /** Null until an identity of theirs is deleted (rare). */
+  deletedConnections: string[] | null;
   matched: boolean;
   role: Role | null;
   roleRule: string | null;
@@ -194,6 +195,7 @@ function addGrant(acc: Accumulator, domainId: string, access: Access, rule: stri
 }
 
 const NO_GRANTS: readonly DesiredGrant[] = [];
+const ignoreFindings = () => undefined;
 
 /**
  * Computes what the rules want. `personOf` maps IdP user ids to person keys (linked app users);
@@ -215,13 +217,13 @@ export function desiredState(
     let acc = people.get(key);
     if (!acc) {
       acc = { idpUserIds: [], connectionIds: [], email: user.email ?? user.userName, displayName: user.displayName,
-        inactive: false, liveConnections: [], deletedConnections: [], matched: false, role: null, roleRule: null, grants: null };
+        inactive: false, liveConnections: [], deletedConnections: null, matched: false, role: null, roleRule: null, grants: null };
       people.set(key, acc);
     }
     acc.idpUserIds.push(user.id);
     addOnce(acc.connectionIds, user.connectionId);
     if (user.deleted) {
-      addOnce(acc.deletedConnections, user.connectionId);
+      addOnce(acc.deletedConnections ??= [], user.connectionId);
       continue;
     }
     addOnce(acc.liveConnections, user.connectionId);
@@ -232,7 +234,8 @@ export function desiredState(
     const candidates = byGroup.size === 0 ? ungrouped : [...byGroup, ...ungrouped].sort((a, b) => a - b);
     for (const index of candidates) {
       const { rule } = compiled[index]!;
-      const sources = ruleAccess(compiled[index]!, user, domains, (unknown) => {
+      // only an attributes rule finds values that grant nothing
+      const sources = ruleAccess(compiled[index]!, user, domains, !rule.attributes ? ignoreFindings : (unknown) => {
         for (const problem of unknown) {
           warnings.push({ rule: rule.name, line: rule.line, message: `${user.userName}: ${problem}; it grants nothing` });
           alerts.push({ personKey: key, detail: `${user.userName}: ${problem}; it grants nothing (rule ${rule.name})` });
@@ -252,10 +255,11 @@ export function desiredState(
     }
   }
 
-  const result = new Map<string, DesiredPerson>();
+  // each person's entry replaced in place: a second map of 100,000 people cost as much again
+  const result = people as Map<string, Accumulator | DesiredPerson>;
   for (const [key, acc] of people) {
     // a deletion counts unless the same IdP knows the person again (re-created with a new id)
-    const deletedSomewhere = acc.deletedConnections.some((c) => !acc.liveConnections.includes(c));
+    const deletedSomewhere = acc.deletedConnections !== null && acc.deletedConnections.some((c) => !acc.liveConnections.includes(c));
     const state: PersonState = acc.inactive || deletedSomewhere ? "departed" : acc.matched ? "assigned" : "unassigned";
     const role = state === "assigned" ? acc.role : null;
     result.set(key, {
@@ -265,5 +269,5 @@ export function desiredState(
       grants: role === "member" && acc.grants ? [...acc.grants.values()].sort((a, b) => (a.domainId < b.domainId ? -1 : a.domainId > b.domainId ? 1 : 0)) : NO_GRANTS,
     });
   }
-  return { people: result, warnings, alerts };
+  return { people: result as Map<string, DesiredPerson>, warnings, alerts };
 }

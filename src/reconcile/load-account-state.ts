@@ -67,7 +67,7 @@ export async function loadActualState(db: Executor, accountId: string, snapshot:
        coalesce((select array_agg(d.domain_id order by d.domain_id) from api_key_domains d where d.api_key_id = k.id), '{}') as domain_ids
      from api_keys k where k.account_id = ? and k.revoked_at is null${only ? " and k.created_by_user_id = any(?::uuid[])" : ""}`, by([accountId]));
   // the counts and the connections in one round trip: a one-person reconcile is mostly waiting on them
-  const memberEmails = members.rows.map((m) => String(m.email).toLowerCase());
+  const memberEmails = only ? members.rows.map((m) => String(m.email).toLowerCase()) : [];
   const counted = await runSql<{ kind: "session" | "sent" | "addressed" | "connection"; key: string; n: number }>(db,
     `select 'session' as kind, user_id::text as key, count(*)::int as n from sessions
      where account_id = ? and revoked_at is null and expires_at > now()${only ? " and user_id = any(?::uuid[])" : ""} group by user_id
@@ -79,19 +79,6 @@ export async function loadActualState(db: Executor, accountId: string, snapshot:
      union all select 'connection', id::text, 0 from directory_connections where account_id = ?`,
     [...by([accountId]), ...by([accountId]), ...(only ? [accountId, memberEmails] : [accountId]), accountId]);
   const countsOf = (kind: string) => counted.rows.filter((r) => r.kind === kind);
-  if (!scoped) {
-    identities = await runSql(db, `select idp_user_id, user_id from user_identities where account_id = ?`, [accountId]);
-    // only the app users the planner looks up by email: those an unlinked IdP user's email names (to link
-    // them), those a linked one's changed email names (a conflict) and the successor. A linked account
-    // whose emails are unchanged reads none, not 100,000; joined in the database, not sent as an array.
-    users = await runSql<{ id: string; email: string }>(db,
-      `select id, email from users where lower(email) in (
-         select lower(coalesce(i.email, i.user_name)) from idp_users i
-           left join user_identities ui on ui.idp_user_id = i.id left join users linked on linked.id = ui.user_id
-         where i.account_id = ? and (linked.id is null or lower(linked.email) <> lower(coalesce(i.email, i.user_name)))
-         union select lower(?::text))`, [accountId, successorEmail]);
-  }
-
   const sessionCount = groupCount(countsOf("session"));
   const sentCount = groupCount(countsOf("sent"));
   const grantsBy = new Map<string, ActualMember["grants"][number][]>();
@@ -109,14 +96,30 @@ export async function loadActualState(db: Executor, accountId: string, snapshot:
     else keysBy.set(k.created_by_user_id, [key]);
   }
   const none: never[] = [];
+  // built between the queries, not all at the end: each a shorter hold of the event loop
+  const membersByUser = new Map(members.rows.map((m) => [m.user_id, {
+    userId: m.user_id, email: m.email, role: m.role, status: m.status,
+    suspendedAt: m.suspended_at ? new Date(m.suspended_at).toISOString() : null, managedBy: m.managed_by_connection_id, rule: m.managed_by_rule,
+    grants: grantsBy.get(m.user_id) ?? none, keys: keysBy.get(m.user_id) ?? none,
+    activeSessions: sessionCount.get(m.user_id) ?? 0, pendingInvitations: sentCount.get(m.user_id) ?? 0,
+  } satisfies ActualMember]));
+  if (!scoped) identities = await runSql(db, `select idp_user_id, user_id from user_identities where account_id = ?`, [accountId]);
+  const linked = new Map<string, string>(identities!.rows.map((r) => [r.idp_user_id, r.user_id]));
+  if (!scoped) {
+    // only the app users the planner looks up by email: those an unlinked IdP user's email names (to link
+    // them), those a linked one's changed email names (a conflict) and the successor. A linked account
+    // whose emails are unchanged reads none, not 100,000; joined in the database, not sent as an array.
+    users = await runSql<{ id: string; email: string }>(db,
+      `select id, email from users where lower(email) in (
+         select lower(coalesce(i.email, i.user_name)) from idp_users i
+           left join user_identities ui on ui.idp_user_id = i.id left join users linked on linked.id = ui.user_id
+         where i.account_id = ? and (linked.id is null or lower(linked.email) <> lower(coalesce(i.email, i.user_name)))
+         union select lower(?::text))`, [accountId, successorEmail]);
+  }
+
   return {
-    members: new Map(members.rows.map((m) => [m.user_id, {
-      userId: m.user_id, email: m.email, role: m.role, status: m.status,
-      suspendedAt: m.suspended_at ? new Date(m.suspended_at).toISOString() : null, managedBy: m.managed_by_connection_id, rule: m.managed_by_rule,
-      grants: grantsBy.get(m.user_id) ?? none, keys: keysBy.get(m.user_id) ?? none,
-      activeSessions: sessionCount.get(m.user_id) ?? 0, pendingInvitations: sentCount.get(m.user_id) ?? 0,
-    } satisfies ActualMember])),
-    identities: new Map(identities!.rows.map((r) => [r.idp_user_id, r.user_id])),
+    members: membersByUser,
+    identities: linked,
     usersByEmail: new Map(users!.rows.map((u) => [u.email.toLowerCase(), { userId: u.id, email: u.email } satisfies AppUser])),
     invitationsTo: groupCount(countsOf("addressed")),
     connectionIds: new Set(countsOf("connection").map((c) => c.key)),
