@@ -46,6 +46,18 @@ const tester = new CaseInsensitiveTester();
 
 export type UserCondition = (resource: Record<string, unknown>) => boolean;
 
+/** The top-level attribute names (lower-cased) a filter reads, as the walk finds them in a resource. */
+export function attributesRead(expression: string): Set<string> {
+  const names = new Set<string>();
+  const visit = (f: Filter): void => {
+    if (f.op === "and" || f.op === "or") (f as { filters: Filter[] }).filters.forEach(visit);
+    else if (f.op === "not") visit((f as { filter: Filter }).filter);
+    else names.add(tester.attrPath((f as { attrPath: string }).attrPath)[0]!);
+  };
+  visit(parse(expression));
+  return names;
+}
+
 /** Parses a filter into a predicate (values must be quoted); throws with the parser's reason when invalid. */
 export function parseUserCondition(expression: string): UserCondition {
   let filter: Filter;

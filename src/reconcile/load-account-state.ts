@@ -5,6 +5,7 @@ import { loadSnapshotGroups, loadSnapshotUsers, type AccountSnapshot } from "../
 import { ownerCandidateSources } from "../mapping/owner-candidates.ts";
 import { groupsMatching } from "../mapping/group-selector.ts";
 import { groupsUnderRules } from "../mapping/group-closure.ts";
+import { coreAttributesUnread } from "../mapping/resource-reads.ts";
 import { expandScope, MAX_SCOPED_USERS } from "./reconcile-scope.ts";
 import type { AccountPlanInput } from "./plan-account.ts";
 import { EMPTY_RULES, type MappingRules } from "../mapping/mapping-rules.ts";
@@ -144,7 +145,7 @@ export async function loadPlanInput(db: Executor, accountId: string, requested: 
   const owners = requested && requested.length <= MAX_SCOPED_USERS ? ownerCandidateSources(rules, groups, groupEdges) : null;
   const only = owners ? await expandScope(db, accountId, { requestedIdpUserIds: requested!, owners, successorEmail: rules.policy.ownerSuccessor }) : undefined;
   const ruleGroupIds = rules.rules.flatMap((r) => (r.group === undefined ? [] : groupsMatching(groups, r.group).map((g) => g.id)));
-  const { users, userEdges } = await loadSnapshotUsers(db, accountId, only, groupsUnderRules(ruleGroupIds, groupEdges));
+  const { users, userEdges } = await loadSnapshotUsers(db, accountId, only, groupsUnderRules(ruleGroupIds, groupEdges), coreAttributesUnread(rules));
   // the user edges into the rules' groups only: the others match no rule, for the desired state and the facts alike
   const snapshot = { users, groups, edges: [...groupEdges, ...userEdges] };
   const actual = await loadActualState(db, accountId, snapshot, rules.policy.ownerSuccessor, only !== undefined);
