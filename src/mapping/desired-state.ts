@@ -60,6 +60,8 @@ interface CompiledRule {
   readonly groupIds?: ReadonlySet<string>;
   readonly condition?: UserCondition;
   readonly grants: ReadonlyArray<{ domainId: string; access: Access }>;
+  /** The rule's own access, as every user it matches gets it: one value, not one per user. */
+  readonly own: readonly [AccessSource];
 }
 
 function compileRules(rules: MappingRules, snapshot: AccountSnapshot, domains: readonly Domain[], warnings: RuleWarning[]): CompiledRule[] {
@@ -69,6 +71,7 @@ function compileRules(rules: MappingRules, snapshot: AccountSnapshot, domains: r
       if (matched.length === 0) warnings.push({ rule: rule.name, line: rule.line, message: `no domain of this account matches ${pattern}` });
       return matched.map((d) => ({ domainId: d.id, access }));
     });
+    const own = [{ label: rule.name, role: rule.role, grants }] as const;
     if (rule.group !== undefined) {
       const matching = groupsMatching(snapshot.groups, rule.group);
       const groupIds = new Set(matching.map((g) => g.id));
@@ -78,10 +81,10 @@ function compileRules(rules: MappingRules, snapshot: AccountSnapshot, domains: r
         warnings.push({ rule: rule.name, line: rule.line,
           message: `"${rule.group}" names ${groupIds.size} IdP groups (in ${new Set(matching.map((g) => g.connectionId)).size} connection(s)); members of every one of them match` });
       }
-      return { rule, groupIds, grants };
+      return { rule, groupIds, grants, own };
     }
-    if (rule.filter !== undefined) return { rule, condition: parseUserCondition(rule.filter), grants };
-    return { rule, grants };
+    if (rule.filter !== undefined) return { rule, condition: parseUserCondition(rule.filter), grants, own };
+    return { rule, grants, own };
   });
 }
 
@@ -133,11 +136,13 @@ function attributeAccess(user: SnapshotUser, rule: MappingRule, domains: readonl
 }
 
 /** The access a rule gives this user, or nothing when the rule does not match them. */
-function ruleAccess(compiled: CompiledRule, user: SnapshotUser, domains: readonly Domain[], findings: (unknown: string[]) => void): AccessSource[] {
-  const { rule, groupIds, condition, grants } = compiled;
-  const own: AccessSource = { label: rule.name, role: rule.role, grants };
-  if (groupIds !== undefined) return [own];
-  if (condition) return condition(user.resource) ? [own] : [];
+const NO_SOURCES: readonly AccessSource[] = [];
+
+function ruleAccess(compiled: CompiledRule, user: SnapshotUser, domains: readonly Domain[], findings: (unknown: string[]) => void): readonly AccessSource[] {
+  const { rule, groupIds, condition } = compiled;
+  const [own] = compiled.own;
+  if (groupIds !== undefined) return compiled.own;
+  if (condition) return condition(user.resource) ? compiled.own : NO_SOURCES;
   if (rule.appRole !== undefined) {
     const found = findAssignment(assignedRoles(user.resource), rule.appRole);
     return found ? [{ ...own, label: `${rule.name} via ${found.provenance}` }] : [];
@@ -155,19 +160,26 @@ function ruleAccess(compiled: CompiledRule, user: SnapshotUser, domains: readonl
   return [];
 }
 
+/** One person while the users are read. A person has one identity or two: small arrays, not sets (100,000 people allocate them). */
 interface Accumulator {
   idpUserIds: string[];
-  connectionIds: Set<string>;
+  connectionIds: string[];
   email: string | null;
   displayName: string | null;
   inactive: boolean;
-  liveConnections: Set<string>;
-  deletedConnections: Set<string>;
+  liveConnections: string[];
+  /** Null until an identity of theirs is deleted (rare). */
+  deletedConnections: string[] | null;
   matched: boolean;
   role: Role | null;
   roleRule: string | null;
-  grants: Map<string, DesiredGrant>;
+  /** By domain id; null until a rule grants a domain. */
+  grants: Map<string, DesiredGrant> | null;
 }
+
+const addOnce = (list: string[], value: string) => {
+  if (!list.includes(value)) list.push(value);
+};
 
 function raiseRole(acc: Accumulator, role: Role, rule: string): void {
   if (acc.role === null || ROLE_RANK[role] > ROLE_RANK[acc.role]) {
@@ -177,9 +189,13 @@ function raiseRole(acc: Accumulator, role: Role, rule: string): void {
 }
 
 function addGrant(acc: Accumulator, domainId: string, access: Access, rule: string): void {
+  acc.grants ??= new Map();
   const existing = acc.grants.get(domainId);
   if (!existing || (existing.access === "read" && access === "write")) acc.grants.set(domainId, { domainId, access, rule });
 }
+
+const NO_GRANTS: readonly DesiredGrant[] = [];
+const ignoreFindings = () => undefined;
 
 /**
  * Computes what the rules want. `personOf` maps IdP user ids to person keys (linked app users);
@@ -200,17 +216,17 @@ export function desiredState(
     const key = personOf.get(user.id) ?? `email:${(user.email ?? user.userName).toLowerCase()}`;
     let acc = people.get(key);
     if (!acc) {
-      acc = { idpUserIds: [], connectionIds: new Set(), email: user.email ?? user.userName, displayName: user.displayName,
-        inactive: false, liveConnections: new Set(), deletedConnections: new Set(), matched: false, role: null, roleRule: null, grants: new Map() };
+      acc = { idpUserIds: [], connectionIds: [], email: user.email ?? user.userName, displayName: user.displayName,
+        inactive: false, liveConnections: [], deletedConnections: null, matched: false, role: null, roleRule: null, grants: null };
       people.set(key, acc);
     }
     acc.idpUserIds.push(user.id);
-    acc.connectionIds.add(user.connectionId);
+    addOnce(acc.connectionIds, user.connectionId);
     if (user.deleted) {
-      acc.deletedConnections.add(user.connectionId);
+      addOnce(acc.deletedConnections ??= [], user.connectionId);
       continue;
     }
-    acc.liveConnections.add(user.connectionId);
+    addOnce(acc.liveConnections, user.connectionId);
     if (!user.active) acc.inactive = true;
     if (user.email) acc.email = user.email;
 
@@ -218,7 +234,8 @@ export function desiredState(
     const candidates = byGroup.size === 0 ? ungrouped : [...byGroup, ...ungrouped].sort((a, b) => a - b);
     for (const index of candidates) {
       const { rule } = compiled[index]!;
-      const sources = ruleAccess(compiled[index]!, user, domains, (unknown) => {
+      // only an attributes rule finds values that grant nothing
+      const sources = ruleAccess(compiled[index]!, user, domains, !rule.attributes ? ignoreFindings : (unknown) => {
         for (const problem of unknown) {
           warnings.push({ rule: rule.name, line: rule.line, message: `${user.userName}: ${problem}; it grants nothing` });
           alerts.push({ personKey: key, detail: `${user.userName}: ${problem}; it grants nothing (rule ${rule.name})` });
@@ -238,18 +255,19 @@ export function desiredState(
     }
   }
 
-  const result = new Map<string, DesiredPerson>();
+  // each person's entry replaced in place: a second map of 100,000 people cost as much again
+  const result = people as Map<string, Accumulator | DesiredPerson>;
   for (const [key, acc] of people) {
     // a deletion counts unless the same IdP knows the person again (re-created with a new id)
-    const deletedSomewhere = [...acc.deletedConnections].some((c) => !acc.liveConnections.has(c));
+    const deletedSomewhere = acc.deletedConnections !== null && acc.deletedConnections.some((c) => !acc.liveConnections.includes(c));
     const state: PersonState = acc.inactive || deletedSomewhere ? "departed" : acc.matched ? "assigned" : "unassigned";
     const role = state === "assigned" ? acc.role : null;
     result.set(key, {
-      key, idpUserIds: acc.idpUserIds, connectionIds: [...acc.connectionIds], email: acc.email, displayName: acc.displayName, state,
-      deleted: acc.liveConnections.size === 0,
+      key, idpUserIds: acc.idpUserIds, connectionIds: acc.connectionIds, email: acc.email, displayName: acc.displayName, state,
+      deleted: acc.liveConnections.length === 0,
       role, roleRule: state === "assigned" ? acc.roleRule : null,
-      grants: role === "member" ? [...acc.grants.values()].sort((a, b) => (a.domainId < b.domainId ? -1 : a.domainId > b.domainId ? 1 : 0)) : [],
+      grants: role === "member" && acc.grants ? [...acc.grants.values()].sort((a, b) => (a.domainId < b.domainId ? -1 : a.domainId > b.domainId ? 1 : 0)) : NO_GRANTS,
     });
   }
-  return { people: result, warnings, alerts };
+  return { people: result as Map<string, DesiredPerson>, warnings, alerts };
 }

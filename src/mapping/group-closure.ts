@@ -60,3 +60,26 @@ export function groupRuleMatcher(edges: readonly SnapshotEdge[], ruleGroups: Rea
     return union ?? only;
   };
 }
+
+/**
+ * The groups whose members some group rule can match: the rules' groups and every group nested in them
+ * (cycle-safe). A user's memberships of any other group match no rule, so a plan needs only the user
+ * edges into these: in a large directory a few percent of them.
+ */
+export function groupsUnderRules(ruleGroupIds: Iterable<string>, groupEdges: readonly SnapshotEdge[]): Set<string> {
+  const children = new Map<string, string[]>();
+  for (const { groupId, memberId } of groupEdges) {
+    const list = children.get(groupId);
+    if (list) list.push(memberId);
+    else children.set(groupId, [memberId]);
+  }
+  const under = new Set<string>();
+  const stack = [...ruleGroupIds];
+  while (stack.length) {
+    const id = stack.pop()!;
+    if (under.has(id)) continue;
+    under.add(id);
+    for (const child of children.get(id) ?? []) stack.push(child);
+  }
+  return under;
+}

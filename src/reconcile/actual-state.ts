@@ -45,7 +45,7 @@ export interface ActualState {
   readonly members: ReadonlyMap<string, ActualMember>;
   /** IdP user (snapshot id) → app user id. */
   readonly identities: ReadonlyMap<string, string>;
-  /** App users by lower-cased email (any account). */
+  /** App users by lower-cased email (any account): at least those the planner looks up (unlinked or changed IdP emails, the successor). */
   readonly usersByEmail: ReadonlyMap<string, AppUser>;
   /** Pending invitations addressed to an email, by lower-cased email. */
   readonly invitationsTo: ReadonlyMap<string, number>;

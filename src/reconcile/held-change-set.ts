@@ -70,7 +70,7 @@ export interface Settlement {
 export interface ReconcileStep {
   /** Every removal in this plan. */
   readonly removals: readonly PlannedRemoval[];
-  /** Facts fingerprints of the people this plan covers (the whole account, or a scoped run's people). */
+  /** Facts fingerprints of the people this plan covers whom a rejection keeps (at least those). */
   readonly fingerprints: ReadonlyMap<string, string>;
   /** Does this plan cover the user? (A scoped run plans some people only.) */
   readonly inScope: (userId: string) => boolean;

@@ -27,7 +27,8 @@ export function resolveIdentities(users: readonly SnapshotUser[], actual: Actual
   const newPeople = new Map<string, NewPerson>();
   const links: PlanAction[] = [];
   const conflicts = new Map<string, { email: string; userId: string; idpUserIds: string[] }>();
-  const linkedHere = new Set(actual.identities.values());
+  // wanted only for an unlinked IdP user whose email an app user has: built then (a linked account has none)
+  let linkedHere: Set<string> | undefined;
 
   for (const user of users) {
     const linked = actual.identities.get(user.id);
@@ -47,6 +48,7 @@ export function resolveIdentities(users: readonly SnapshotUser[], actual: Actual
       continue;
     }
     const member = actual.members.get(existing.userId);
+    linkedHere ??= new Set(actual.identities.values());
     const managedHere = linkedHere.has(existing.userId) || (member?.managedBy != null && actual.connectionIds.has(member.managedBy));
     if (managedHere || policy.linkByEmail) {
       links.push({ type: "link_identity", userId: existing.userId, idpUserId: user.id, via: managedHere ? "managed-email" : "policy-email",

@@ -3,6 +3,9 @@ import { runSql } from "../db/run-sql.ts";
 import type { Executor } from "../snapshot/connection-scope.ts";
 import { loadSnapshotGroups, loadSnapshotUsers, type AccountSnapshot } from "../snapshot/account-snapshot.ts";
 import { ownerCandidateSources } from "../mapping/owner-candidates.ts";
+import { groupsMatching } from "../mapping/group-selector.ts";
+import { groupsUnderRules } from "../mapping/group-closure.ts";
+import { coreAttributesUnread } from "../mapping/resource-reads.ts";
 import { expandScope, MAX_SCOPED_USERS } from "./reconcile-scope.ts";
 import type { AccountPlanInput } from "./plan-account.ts";
 import { EMPTY_RULES, type MappingRules } from "../mapping/mapping-rules.ts";
@@ -40,13 +43,14 @@ function groupCount(rows: Array<{ key: string; n: number }>): Map<string, number
 
 /**
  * The membership tables as the planner compares them. Whole, or (`scoped`) restricted to the people a
- * scoped snapshot makes up plus the owner and the configured successor, whom ownership depends on.
+ * scoped snapshot makes up plus the owner and the configured successor (`successorEmail`), whom
+ * ownership depends on.
  */
-export async function loadActualState(db: Executor, accountId: string, snapshot: AccountSnapshot, scoped?: { successorEmail: string | null }): Promise<ActualState> {
+export async function loadActualState(db: Executor, accountId: string, snapshot: AccountSnapshot, successorEmail: string | null, scoped?: boolean): Promise<ActualState> {
   let identities, users, only: string[] | undefined;
   if (scoped) {
     identities = await runSql(db, `select idp_user_id, user_id from user_identities where idp_user_id = any(?::uuid[])`, [snapshot.users.map((u) => u.id)]);
-    const emails = [...new Set([...snapshot.users.map((u) => (u.email ?? u.userName).toLowerCase()), ...(scoped.successorEmail ? [scoped.successorEmail.toLowerCase()] : [])])];
+    const emails = [...new Set([...snapshot.users.map((u) => (u.email ?? u.userName).toLowerCase()), ...(successorEmail ? [successorEmail.toLowerCase()] : [])])];
     users = await runSql<{ id: string; email: string }>(db, `select id, email from users where lower(email) = any(?::text[])`, [emails]);
     const { rows: owners } = await runSql<{ user_id: string }>(db, `select user_id from memberships where account_id = ? and role = 'owner'`, [accountId]);
     only = [...new Set([...identities.rows.map((r) => r.user_id), ...users.rows.map((u) => u.id), ...owners.map((o) => o.user_id)])];
@@ -64,7 +68,7 @@ export async function loadActualState(db: Executor, accountId: string, snapshot:
        coalesce((select array_agg(d.domain_id order by d.domain_id) from api_key_domains d where d.api_key_id = k.id), '{}') as domain_ids
      from api_keys k where k.account_id = ? and k.revoked_at is null${only ? " and k.created_by_user_id = any(?::uuid[])" : ""}`, by([accountId]));
   // the counts and the connections in one round trip: a one-person reconcile is mostly waiting on them
-  const memberEmails = members.rows.map((m) => String(m.email).toLowerCase());
+  const memberEmails = only ? members.rows.map((m) => String(m.email).toLowerCase()) : [];
   const counted = await runSql<{ kind: "session" | "sent" | "addressed" | "connection"; key: string; n: number }>(db,
     `select 'session' as kind, user_id::text as key, count(*)::int as n from sessions
      where account_id = ? and revoked_at is null and expires_at > now()${only ? " and user_id = any(?::uuid[])" : ""} group by user_id
@@ -76,31 +80,47 @@ export async function loadActualState(db: Executor, accountId: string, snapshot:
      union all select 'connection', id::text, 0 from directory_connections where account_id = ?`,
     [...by([accountId]), ...by([accountId]), ...(only ? [accountId, memberEmails] : [accountId]), accountId]);
   const countsOf = (kind: string) => counted.rows.filter((r) => r.kind === kind);
-  if (!scoped) {
-    identities = await runSql(db, `select idp_user_id, user_id from user_identities where account_id = ?`, [accountId]);
-    // joined in the database: an array of every email of a large account is slow to send and to search
-    users = await runSql<{ id: string; email: string }>(db,
-      `select id, email from users where lower(email) in (select lower(coalesce(email, user_name)) from idp_users where account_id = ?)
-       union select u.id, u.email from users u join memberships m on m.user_id = u.id where m.account_id = ?`, [accountId, accountId]);
-  }
-
   const sessionCount = groupCount(countsOf("session"));
   const sentCount = groupCount(countsOf("sent"));
   const grantsBy = new Map<string, ActualMember["grants"][number][]>();
-  for (const g of grants.rows) grantsBy.set(g.user_id, [...(grantsBy.get(g.user_id) ?? []), { domainId: g.domain_id, access: g.access, managed: g.managed, rule: g.managed_by_rule }]);
+  for (const g of grants.rows) {
+    const grant = { domainId: g.domain_id, access: g.access, managed: g.managed, rule: g.managed_by_rule };
+    const list = grantsBy.get(g.user_id);
+    if (list) list.push(grant);
+    else grantsBy.set(g.user_id, [grant]);
+  }
   const keysBy = new Map<string, ActualKey[]>();
   for (const k of keys.rows) {
     const key: ActualKey = { keyId: k.id, scope: k.scope, domainIds: k.domain_ids, lastUsedAt: k.last_used_at ? new Date(k.last_used_at).toISOString() : null };
-    keysBy.set(k.created_by_user_id, [...(keysBy.get(k.created_by_user_id) ?? []), key]);
+    const list = keysBy.get(k.created_by_user_id);
+    if (list) list.push(key);
+    else keysBy.set(k.created_by_user_id, [key]);
   }
+  const none: never[] = [];
+  // built between the queries, not all at the end: each a shorter hold of the event loop
+  const membersByUser = new Map(members.rows.map((m) => [m.user_id, {
+    userId: m.user_id, email: m.email, role: m.role, status: m.status,
+    suspendedAt: m.suspended_at ? new Date(m.suspended_at).toISOString() : null, managedBy: m.managed_by_connection_id, rule: m.managed_by_rule,
+    grants: grantsBy.get(m.user_id) ?? none, keys: keysBy.get(m.user_id) ?? none,
+    activeSessions: sessionCount.get(m.user_id) ?? 0, pendingInvitations: sentCount.get(m.user_id) ?? 0,
+  } satisfies ActualMember]));
+  if (!scoped) identities = await runSql(db, `select idp_user_id, user_id from user_identities where account_id = ?`, [accountId]);
+  const linked = new Map<string, string>(identities!.rows.map((r) => [r.idp_user_id, r.user_id]));
+  if (!scoped) {
+    // only the app users the planner looks up by email: those an unlinked IdP user's email names (to link
+    // them), those a linked one's changed email names (a conflict) and the successor. A linked account
+    // whose emails are unchanged reads none, not 100,000; joined in the database, not sent as an array.
+    users = await runSql<{ id: string; email: string }>(db,
+      `select id, email from users where lower(email) in (
+         select lower(coalesce(i.email, i.user_name)) from idp_users i
+           left join user_identities ui on ui.idp_user_id = i.id left join users linked on linked.id = ui.user_id
+         where i.account_id = ? and (linked.id is null or lower(linked.email) <> lower(coalesce(i.email, i.user_name)))
+         union select lower(?::text))`, [accountId, successorEmail]);
+  }
+
   return {
-    members: new Map(members.rows.map((m) => [m.user_id, {
-      userId: m.user_id, email: m.email, role: m.role, status: m.status,
-      suspendedAt: m.suspended_at ? new Date(m.suspended_at).toISOString() : null, managedBy: m.managed_by_connection_id, rule: m.managed_by_rule,
-      grants: grantsBy.get(m.user_id) ?? [], keys: keysBy.get(m.user_id) ?? [],
-      activeSessions: sessionCount.get(m.user_id) ?? 0, pendingInvitations: sentCount.get(m.user_id) ?? 0,
-    } satisfies ActualMember])),
-    identities: new Map(identities!.rows.map((r) => [r.idp_user_id, r.user_id])),
+    members: membersByUser,
+    identities: linked,
     usersByEmail: new Map(users!.rows.map((u) => [u.email.toLowerCase(), { userId: u.id, email: u.email } satisfies AppUser])),
     invitationsTo: groupCount(countsOf("addressed")),
     connectionIds: new Set(countsOf("connection").map((c) => c.key)),
@@ -124,8 +144,10 @@ export async function loadPlanInput(db: Executor, accountId: string, requested: 
   const { groups, groupEdges } = await loadSnapshotGroups(db, accountId, rules.rules.flatMap((r) => (r.group === undefined ? [] : [r.group])));
   const owners = requested && requested.length <= MAX_SCOPED_USERS ? ownerCandidateSources(rules, groups, groupEdges) : null;
   const only = owners ? await expandScope(db, accountId, { requestedIdpUserIds: requested!, owners, successorEmail: rules.policy.ownerSuccessor }) : undefined;
-  const { users, userEdges } = await loadSnapshotUsers(db, accountId, only);
+  const ruleGroupIds = rules.rules.flatMap((r) => (r.group === undefined ? [] : groupsMatching(groups, r.group).map((g) => g.id)));
+  const { users, userEdges } = await loadSnapshotUsers(db, accountId, only, groupsUnderRules(ruleGroupIds, groupEdges), coreAttributesUnread(rules));
+  // the user edges into the rules' groups only: the others match no rule, for the desired state and the facts alike
   const snapshot = { users, groups, edges: [...groupEdges, ...userEdges] };
-  const actual = await loadActualState(db, accountId, snapshot, only ? { successorEmail: rules.policy.ownerSuccessor } : undefined);
+  const actual = await loadActualState(db, accountId, snapshot, rules.policy.ownerSuccessor, only !== undefined);
   return { snapshot, rules, domains, actual, now, scoped: only !== undefined };
 }

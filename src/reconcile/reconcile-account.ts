@@ -10,7 +10,6 @@ import { brakeLimit, countsTowardsBrake, isRemoval, membersToCount, removalKey, 
 import type { AccountPolicy } from "../mapping/mapping-rules.ts";
 import { NEW_VERSION, PersonNotInRunError, reconcileStep, RunNotOpenError, type PlannedRemoval, type StepResult } from "./held-change-set.ts";
 import { loadBrakeState, removeRejections, writeNewVersion, writeSettlement } from "./brake-store.ts";
-import { NO_IDP_FACTS } from "./removal-facts.ts";
 import { applyPlan } from "./apply-plan.ts";
 import { coverageOf, resolveStaleAlerts } from "./stale-alerts.ts";
 import { countReconcileRun } from "../metrics/metrics.ts";
@@ -121,9 +120,9 @@ export async function reconcileAccount(db: Knex, accountId: string, options: Rec
 }
 
 /** The plan's removals as the brake sees them, each with its person's facts fingerprint. */
-function plannedRemovals(plan: Plan, facts: ReadonlyMap<string, string>): PlannedRemoval[] {
+function plannedRemovals(plan: Plan, factsOf: (userId: string) => string): PlannedRemoval[] {
   return plan.actions.filter(isRemoval).map((action) => ({
-    key: removalKey(action), userId: removalUser(action), counted: countsTowardsBrake(action), fingerprint: facts.get(removalUser(action)) ?? NO_IDP_FACTS, action,
+    key: removalKey(action), userId: removalUser(action), counted: countsTowardsBrake(action), fingerprint: factsOf(removalUser(action)), action,
   }));
 }
 
@@ -164,7 +163,7 @@ interface PlannedRun {
   readonly generation: string;
   /** Nothing can change (no rules, nothing managed): answered without planning. */
   readonly idleAccount: boolean;
-  readonly planned?: { readonly input: AccountPlanInput; readonly scoped: boolean; readonly plan: Plan; readonly facts: Map<string, string> };
+  readonly planned?: { readonly input: AccountPlanInput; readonly scoped: boolean; readonly plan: Plan; readonly factsOf: (userId: string) => string };
 }
 
 /** Takes the account row lock that serialises its runs' brake steps and applies; returns its generation. */
@@ -191,8 +190,8 @@ async function planRun(trx: Knex.Transaction, accountId: string, options: Reconc
   const scope = options.approval ? "account" : options.scope ?? "account";
   const requested = await requestedUsers(trx, accountId, scope, requests);
   const { scoped, ...input } = await loadPlanInput(trx, accountId, requested, Date.now());
-  const { plan, facts } = await planAccountWithFactsInTurns(input, giveTheEventLoopATurn);
-  return { pending: requests, trigger, generation, idleAccount: false, planned: { input, scoped, plan, facts } };
+  const { plan, factsOf } = await planAccountWithFactsInTurns(input, giveTheEventLoopATurn);
+  return { pending: requests, trigger, generation, idleAccount: false, planned: { input, scoped, plan, factsOf } };
 }
 
 /**
@@ -262,19 +261,22 @@ async function settleRun(trx: Knex.Transaction, accountId: string, options: Reco
     await markAnswered(trx, accountId, pending.last);
     return nothingApplied("nothing-to-do");
   }
-  const { input, scoped, plan, facts } = read.planned;
+  const { input, scoped, plan, factsOf } = read.planned;
   const rules = input.rules;
   const { rows: [recent] } = await runSql<{ n: number }>(trx,
     `select count(*)::int as n from audit_log where account_id = ? and actor = 'reconciler'
      and action in ('member.deprovisioned', 'member.removed', 'domain.revoked') and occurred_at > now() - make_interval(mins => ?)`,
     [accountId, rules.policy.removalBrake.windowMinutes]);
-  const removals = plannedRemovals(plan, facts);
+  const removals = plannedRemovals(plan, factsOf);
   // the most counted removals any verdict of this step can sum: the plan's, those still held, the window's
   const mostRemovals = removals.filter((r) => r.counted).length + (recent?.n ?? 0)
     + brakeState.versions.reduce((n, v) => n + v.open.filter((r) => r.counted).length, 0);
   const limit = await countedBrakeLimit(trx, accountId, rules.policy, mostRemovals);
+  const inScope = (userId: string) => input.actual.members.has(userId);
+  // the facts the brake compares: those of the people an operator's rejection keeps (the removals' are in `removals`)
+  const fingerprints = new Map([...brakeState.rejections.keys()].filter(inScope).map((userId) => [userId, factsOf(userId)]));
   const step = reconcileStep(brakeState, {
-    removals, fingerprints: facts, inScope: (userId) => input.actual.members.has(userId),
+    removals, fingerprints, inScope,
     limit, inWindow: recent?.n ?? 0, approval: options.approval,
   });
   const currentHeld = step.current === NEW_VERSION ? null : step.current;

@@ -4,7 +4,7 @@
 // same. Pure, computed from the plan's own input: a full pull that rewrites the same rows gives the same
 // fingerprint, and so does a change of the brake's settings (the policy is not part of it).
 import { createHash } from "node:crypto";
-import type { AccountSnapshot } from "../snapshot/account-snapshot.ts";
+import type { AccountSnapshot, SnapshotUser } from "../snapshot/account-snapshot.ts";
 import type { MappingRules } from "../mapping/mapping-rules.ts";
 import { groupRuleMatcher } from "../mapping/group-closure.ts";
 import { groupsMatching } from "../mapping/group-selector.ts";
@@ -14,20 +14,38 @@ import { IDSYNC_EXTENSION } from "../mapping/desired-state.ts";
 /** The fingerprint of a member no IdP of the account knows any more. */
 export const NO_IDP_FACTS = "known to no IdP";
 
-/** Fingerprints by person key (the app user id once linked; `email:…` before). */
-export function factsFingerprints(snapshot: AccountSnapshot, rules: MappingRules, personOf: ReadonlyMap<string, string>): Map<string, string> {
+/**
+ * Returns `factsOf(personKey)` (the app user id once linked; `email:…` before): the fingerprint of
+ * that person's facts, NO_IDP_FACTS when no IdP user is theirs. Computed on demand: a plan needs the
+ * facts of the people it removes and of those an operator kept, a handful next to a large account's
+ * 100,000 (hashing every one of them cost a no-op run a second).
+ */
+export function factsFingerprinter(snapshot: AccountSnapshot, rules: MappingRules, personOf: ReadonlyMap<string, string>): (personKey: string) => string {
   const ruleGroups = rules.rules.map((r) => (r.group === undefined ? undefined : new Set(groupsMatching(snapshot.groups, r.group).map((g) => g.id))));
   const groupsOf = groupRuleMatcher(snapshot.edges, ruleGroups);
   const filters = rules.rules.flatMap((r) => (r.filter === undefined ? [] : [{ name: r.filter, matches: parseUserCondition(r.filter) }]));
   const readsAttributes = rules.rules.some((r) => r.attributes === true);
-  const factsBy = new Map<string, string[]>();
+  const usersOf = new Map<string, SnapshotUser[]>();
   for (const user of snapshot.users) {
     const key = personOf.get(user.id) ?? `email:${(user.email ?? user.userName).toLowerCase()}`;
+    const list = usersOf.get(key);
+    if (list) list.push(user);
+    else usersOf.set(key, [user]);
+  }
+  const factsOfUser = (user: SnapshotUser): string => {
     const groups = [...groupsOf(user.id)].map((i) => rules.rules[i]!.group!).sort();
     const matched = user.deleted ? [] : filters.filter((f) => f.matches(user.resource)).map((f) => f.name).sort();
     const extension = readsAttributes ? user.resource[IDSYNC_EXTENSION] as { role?: unknown; domainGrants?: unknown } | undefined : undefined;
-    const facts = JSON.stringify([user.id, user.active, user.deleted, groups, matched, readsAttributes ? [extension?.role ?? null, extension?.domainGrants ?? null] : null]);
-    factsBy.set(key, [...(factsBy.get(key) ?? []), facts]);
-  }
-  return new Map([...factsBy].map(([key, facts]) => [key, createHash("sha256").update(facts.sort().join("\n")).digest("hex").slice(0, 32)]));
+    return JSON.stringify([user.id, user.active, user.deleted, groups, matched, readsAttributes ? [extension?.role ?? null, extension?.domainGrants ?? null] : null]);
+  };
+  const known = new Map<string, string>();
+  return (personKey) => {
+    let fingerprint = known.get(personKey);
+    if (fingerprint === undefined) {
+      const users = usersOf.get(personKey);
+      fingerprint = users ? createHash("sha256").update(users.map(factsOfUser).sort().join("\n")).digest("hex").slice(0, 32) : NO_IDP_FACTS;
+      known.set(personKey, fingerprint);
+    }
+    return fingerprint;
+  };
 }
