@@ -7,7 +7,12 @@
 //                     compileFilter emits for `userName eq "x"` (src/sources/scim/filter/compile-filter.ts)
 //   POST /Users     → insertIdpUser with its reconcile request, one statement (src/snapshot/idp-users.ts)
 //   PATCH /Groups/x → group-resource.ts patch, adding members: changeGroupMembers (src/snapshot/idp-groups.ts),
-//                     one statement with its reconcile request
+//                     one call of the database function change_group_members (the group's row lock, then
+//                     one statement with its reconcile request)
+// Not copied, because idsync does not issue them per request: the rate limit's lease (src/limits,
+// one upsert of limit_buckets per token about once a second, whatever the request rate) and the
+// failed-authentication throttle (writes only for a client that fails). The job queue's wake-up is
+// in the statements themselves: the reconcile request rows' trigger NOTIFYs at commit, on both sides.
 // No SCIM schema validation, filter parsing, rendering or logging: what idsync spends beyond this
 // baseline is the cost of its own layers, since both share the database, the pool size and the SQL.
 // Run as a child process: `node --import tsx bench/bare-baseline.ts` with DATABASE_URL and PORT.
@@ -91,12 +96,11 @@ scim.patch("/Groups/:id", async (req: ScopedRequest, res) => {
   const operations = ((req.body as Json).Operations ?? []) as Array<{ op?: string; path?: string; value?: Array<{ value: string; display?: string }> }>;
   const members = operations.filter((o) => o.op?.toLowerCase() === "add" && o.path === "members").flatMap((o) => o.value ?? []);
   try {
-    const { rows: [result] } = await pool.query<{ group_found: number; unknown: string[] }>(SQL.changeMembers, [
-      groupId, scope.connectionId, JSON.stringify(members.map((m) => ({ value: m.value, display: m.display ?? null }))),
-      scope.connectionId, scope.connectionId, [], "SCIM PATCH /Groups/",
+    const { rows: [result] } = await pool.query<{ group_found: number; unknown_members: string[] }>(SQL.changeMembers, [
+      groupId, scope.connectionId, JSON.stringify(members.map((m) => ({ value: m.value, display: m.display ?? null }))), [], "SCIM PATCH /Groups/",
     ]);
     if (!result!.group_found) throw new HttpError(404, `Group ${groupId} not found`);
-    if (result!.unknown.length > 0) throw new HttpError(400, `no User or Group with id ${result!.unknown[0]}`);
+    if (result!.unknown_members.length > 0) throw new HttpError(400, `no User or Group with id ${result!.unknown_members[0]}`);
     res.status(204).end();
   } catch (error) {
     if (!(error instanceof HttpError)) throw error;

@@ -24,22 +24,23 @@ const COPIES = {
   lookupSelect: { file: USERS, text: "`select ${COLUMNS} from idp_users u where ${LOOKUPS[attribute]} and u.connection_id::text = ? and u.deleted_at is null order by u.created_at, u.id`" },
   userColumns: { file: USERS, text: 'const COLUMNS = "u.id, u.connection_id, u.account_id, u.source_id, u.external_id, u.user_name, u.display_name, u.email, u.active, u.resource, u.version, u.created_at, u.updated_at";' },
   userReturning: { file: USERS, text: 'const RETURNING = COLUMNS.replaceAll("u.", "");' },
-  // POST /Users: one statement writes the user and its reconcile request (RECONCILE_REQUEST_CTE)
+  // POST /Users: one statement writes the user and its reconcile request (USER_RECONCILE_REQUEST_CTE)
   insertUser: { file: USERS, text: `with written as (
        insert into idp_users (id, connection_id, account_id, source_id, external_id, user_name, display_name, email, active, resource)
-       values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?::jsonb) returning \${RETURNING})\${change === undefined ? "" : \`, \${RECONCILE_REQUEST_CTE}\`}
+       values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?::jsonb) returning \${RETURNING})\${change === undefined ? "" : \`, \${USER_RECONCILE_REQUEST_CTE}\`}
      select * from written` },
-  reconcileRequestCte: { file: CHANGES, text: "export const RECONCILE_REQUEST_CTE = `reconcile_request as (insert into reconcile_requests (account_id, reason) select account_id, ? || id from written)`;" },
-  // a SCIM write asks for a reconcile in its own transaction (recordSnapshotChange)
-  snapshotChange: { file: CHANGES, text: "insert into reconcile_requests (account_id, reason) values (?, ?)" },
+  reconcileRequestCte: { file: CHANGES, text: "return `reconcile_request as (insert into reconcile_requests (account_id, reason, idp_user_ids) select account_id, ? || id, ${affected} from written)`;" },
+  userReconcileRequestCte: { file: CHANGES, text: 'export const USER_RECONCILE_REQUEST_CTE = reconcileRequestCte("array[id]");' },
   // and the request paths still go through them, in this order
   authPath: { file: "src/sources/scim/scim-router.ts", text: "await verifyScimToken(options.db, token)" },
   listPath: { file: USER_RESOURCE, text: "await findIdpUsersBy(ctx.db, ctx.scope, lookup.attribute, lookup.value)" },
   postPath: { file: USER_RESOURCE, text: `const row: IdpUserRow | undefined = id === undefined
         ? await insertIdpUser(ctx.db, ctx.scope, fields, undefined, change)` },
-  // PATCH adding one member: changeGroupMembers, one statement (group-resource.ts memberOnlyChange)
+  // PATCH adding one member: changeGroupMembers (group-resource.ts memberOnlyChange), one call of the
+  // database function change_group_members (the group's row lock, then the change, inside the database)
   patchPath: { file: GROUP_RESOURCE, text: `const result = await changeGroupMembers(ctx.db, ctx.scope, id, membership.add, membership.remove, "SCIM PATCH /Groups/");` },
-  changeMembers: { file: GROUPS, text: `with grp as (select id from idp_groups where id = ? and connection_id::text = ? and deleted_at is null),` },
+  changeMembers: { file: GROUPS, text: "`select group_found, unknown_members from change_group_members(?, ?, ?::jsonb, ?::uuid[], ?)`" },
+  changeMembersBindings: { file: GROUPS, text: "[groupId, scope.connectionId, JSON.stringify(add.map((m) => ({ value: m.value, display: m.display ?? null }))), remove, change]);" },
 } satisfies Record<string, Copy>;
 
 const squash = (s: string) => s.replace(/\s+/g, " ").trim();
@@ -59,19 +60,10 @@ function numbered(text: string): string {
 
 const constant = (copy: Copy) => /"([^"]*)"/.exec(copy.text)![1]!;
 const userColumns = constant(COPIES.userColumns);
-
-
-/** The statement of changeGroupMembers, read from src itself: too long to copy by hand without drift. */
-function changeMembersStatement(root: string): string {
-  const source = readFileSync(path.join(root, GROUPS), "utf8");
-  const body = source.slice(source.indexOf("export async function changeGroupMembers"));
-  const text = /runSql<[^>]*>\(db,\s*`([\s\S]*?)`,\s*\[groupId/.exec(body)?.[1];
-  if (!text) throw new Error(`cannot find changeGroupMembers' statement in ${GROUPS}`);
-  const members = /const REQUESTED_MEMBERS_CTES = `([\s\S]*?)`;/.exec(source)?.[1];
-  if (!members) throw new Error(`cannot find REQUESTED_MEMBERS_CTES in ${GROUPS}`);
-  return text.replace("${REQUESTED_MEMBERS_CTES}", members)
-    .replace("${RECONCILE_REQUEST_CTE}", /`(reconcile_request as .*)`/.exec(COPIES.reconcileRequestCte.text)![1]!);
-}
+/** reconcileRequestCte(affected) of src/snapshot/snapshot-changes.ts, as the copy above spells it. */
+const reconcileRequestCte = (affected: string) =>
+  /`(reconcile_request as .*)`/.exec(COPIES.reconcileRequestCte.text)![1]!.replace("${affected}", affected);
+const userReconcileRequestCte = reconcileRequestCte(/reconcileRequestCte\("(.*)"\)/.exec(COPIES.userReconcileRequestCte.text)![1]!);
 
 /** The statements, ready for pg. */
 export const SQL = {
@@ -80,11 +72,10 @@ export const SQL = {
   // findIdpUsersBy(db, scope, "userName", x); bindings: userName, connection id (the total is the rows' count)
   listUsers: numbered(`select ${userColumns} from idp_users u where ${/"(.*)"/.exec(COPIES.lookupUserName.text)![1]} `
     + "and u.connection_id::text = ? and u.deleted_at is null order by u.created_at, u.id"),
-  // insertIdpUser(…, change): the user and its reconcile request in one statement
+  // insertIdpUser(…, change): the user and its reconcile request in one statement; bindings: the 10
+  // values, then the reason's prefix `SCIM POST /Users/`
   insertUser: numbered(COPIES.insertUser.text.replace("${RETURNING}", userColumns.replaceAll("u.", ""))
-    .replace('${change === undefined ? "" : `, ${RECONCILE_REQUEST_CTE}`}', `, ${/`(reconcile_request as .*)`/.exec(COPIES.reconcileRequestCte.text)![1]}`)),
-  // bindings: group id, connection id, members JSON, connection id, connection id, ids to remove, reason
-  changeMembers: numbered(changeMembersStatement(path.resolve(path.dirname(new URL(import.meta.url).pathname), ".."))),
-  // reasons: `SCIM POST /Users/<id>`, `SCIM PATCH /Groups/<id>`
-  snapshotChange: numbered(COPIES.snapshotChange.text),
+    .replace('${change === undefined ? "" : `, ${USER_RECONCILE_REQUEST_CTE}`}', `, ${userReconcileRequestCte}`)),
+  // changeGroupMembers; bindings: group id, connection id, members JSON, ids to remove, reason prefix `SCIM PATCH /Groups/`
+  changeMembers: numbered(/`(.*)`/.exec(COPIES.changeMembers.text)![1]!),
 };

@@ -8,7 +8,6 @@
 import { randomUUID } from "node:crypto";
 import { runSql } from "../db/run-sql.ts";
 import { listPage, type ConnectionScope, type Executor, type ListQuery } from "./connection-scope.ts";
-import { reconcileRequestCte } from "./snapshot-changes.ts";
 
 export interface IdpGroupFields {
   readonly externalId: string | null;
@@ -252,59 +251,27 @@ const REQUESTED_MEMBERS_CTES = `requested as (select distinct on (value) value, 
      )`;
 
 /**
- * The reconcile request of a membership change names the users added and removed: only their access
- * can change. A group added or removed as a member changes nesting, so the whole account is asked for.
- */
-const MEMBER_CHANGE_REQUEST_CTE = reconcileRequestCte(`case
-       when exists (select 1 from found where member_type = 'Group') or exists (select 1 from idp_groups where id = any(?::uuid[])) then null
-       else array(select value from found) || ?::uuid[] end`);
-
-/**
  * Adds and removes members of a live group atomically, with its reconcile request (`change` + group
- * id), in one writing statement. Concurrent changes of one group apply one after another: the group's
- * row lock is taken first, by a statement of its own, and the change runs after it. Taking the lock
- * inside the writing statement (its version bump) is not enough: under READ COMMITTED a statement's
- * snapshot is taken when it starts, so a statement that waited for the lock still did not see the
- * member rows the lock holder committed meanwhile, and its delete missed them (a remove racing a
- * concurrent add of the same member was lost). Nothing at all is written when a member to add names no
- * live user or group of this connection: those ids come back in `unknown`. `add` and `remove` must
+ * id), by one call of the database function change_group_members (migrations/…_group_member_change_function.ts).
+ * Concurrent changes of one group apply one after another: the group's row lock is taken first, by a
+ * statement of its own, and the change runs after it. Taking the lock inside the writing statement
+ * (its version bump) is not enough: under READ COMMITTED a statement's snapshot is taken when it
+ * starts, so a statement that waited for the lock still did not see the member rows the lock holder
+ * committed meanwhile, and its delete missed them (a remove racing a concurrent add of the same member
+ * was lost). Both statements run inside the function, so the lock is never held across a round trip to
+ * this process: its hold time is the group's write throughput. The reconcile request names the users
+ * added and removed (only their access can change); a group added or removed as a member changes
+ * nesting, so then the whole account is asked for. Nothing at all is written when a member to add names
+ * no live user or group of this connection: those ids come back in `unknown`. `add` and `remove` must
  * name different ids.
  */
 export async function changeGroupMembers(
   db: Executor, scope: ConnectionScope, groupId: string, add: readonly MemberReference[], remove: readonly string[], change: string,
 ): Promise<{ groupFound: boolean; unknown: string[] }> {
-  return db.transaction(async (trx) => {
-    const locked = await runSql(trx,
-      `select id from idp_groups where id = ? and connection_id::text = ? and deleted_at is null for no key update`, [groupId, scope.connectionId]);
-    if (locked.rows.length === 0) return { groupFound: false, unknown: [] };
-    return changeLockedGroupMembers(trx, scope, groupId, add, remove, change);
-  });
-}
-
-/** The writing statement of changeGroupMembers; its snapshot must be taken after the group's lock. */
-async function changeLockedGroupMembers(
-  db: Executor, scope: ConnectionScope, groupId: string, add: readonly MemberReference[], remove: readonly string[], change: string,
-): Promise<{ groupFound: boolean; unknown: string[] }> {
-  const { rows: [row] } = await runSql<{ group_found: number; unknown: string[] }>(db,
-    `with grp as (select id from idp_groups where id = ? and connection_id::text = ? and deleted_at is null),
-     ${REQUESTED_MEMBERS_CTES},
-     unknown as (select r.value from requested r where not exists (select 1 from found f where f.value = r.value)),
-     written as (
-       update idp_groups set version = version + 1, updated_at = now()
-       where id = (select id from grp) and not exists (select 1 from unknown) returning id, account_id
-     ),
-     added as (
-       insert into idp_group_members (group_id, member_id, member_type, display)
-       select w.id, f.value, f.member_type, f.display from found f cross join written w
-       on conflict (group_id, member_id) do nothing
-     ),
-     removed as (delete from idp_group_members where group_id = (select id from written) and member_id = any(?::uuid[])),
-     ${MEMBER_CHANGE_REQUEST_CTE}
-     select (select count(*) from grp)::int as group_found, coalesce((select array_agg(value::text) from unknown), '{}') as unknown`,
-    [groupId, scope.connectionId, JSON.stringify(add.map((m) => ({ value: m.value, display: m.display ?? null }))),
-      scope.connectionId, scope.connectionId, remove, change, remove, remove],
-  );
-  return { groupFound: row!.group_found > 0, unknown: row!.unknown };
+  const { rows: [row] } = await runSql<{ group_found: number; unknown_members: string[] }>(db,
+    `select group_found, unknown_members from change_group_members(?, ?, ?::jsonb, ?::uuid[], ?)`,
+    [groupId, scope.connectionId, JSON.stringify(add.map((m) => ({ value: m.value, display: m.display ?? null }))), remove, change]);
+  return { groupFound: row!.group_found > 0, unknown: row!.unknown_members };
 }
 
 /** Adds members (an already present member is left as is); returns how many were new. */

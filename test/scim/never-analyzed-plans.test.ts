@@ -21,19 +21,51 @@ function nodes(plan: PlanNode): PlanNode[] {
   return [plan, ...(plan.Plans ?? []).flatMap(nodes)];
 }
 
+/**
+ * A membership change is one call of the database function change_group_members, whose statements
+ * the database plans itself: those statements, read from the function as stored, with the call's
+ * bindings in place of the function's parameters (the lock's PERFORM as the SELECT it is).
+ */
+async function functionStatements(call: { sql: string; bindings: unknown[] }): Promise<Array<{ sql: string; bindings: unknown[] }>> {
+  if (!/\bchange_group_members\(/.test(call.sql)) return [call];
+  const { rows: [fn] } = await harness.db.knex.raw(`select prosrc from pg_proc where proname = 'change_group_members'`);
+  // the function's parameters in the call's order, with their types
+  const parameters = ["p_group_id::uuid", "p_connection_id::text", "p_members::jsonb", "p_remove::uuid[]", "p_reason::text"];
+  const bound = (sql: string) => {
+    const bindings: unknown[] = [];
+    const text = sql.replace(/\bp_[a-z_]+\b/g, (name) => {
+      const position = parameters.findIndex((p) => p.startsWith(`${name}::`));
+      bindings.push(call.bindings[position]);
+      return `?::${parameters[position]!.split("::")[1]}`;
+    });
+    return { sql: text.replace(/\?/g, (_, offset: number) => `$${text.slice(0, offset).split("?").length}`), bindings };
+  };
+  const source = String(fn.prosrc);
+  const lock = /perform (1 from idp_groups [^;]*);/.exec(source)![1]!;
+  const change = /(with grp as [\s\S]*?)\s+into group_found, unknown_members;/.exec(source)![1]!;
+  return [bound(`select ${lock}`), bound(change)];
+}
+
 /** The statements a SCIM request sends that name `table` (reads and writes), with their bindings. */
 async function statementsOf(path: string, table: string, method = "GET", body?: unknown): Promise<Array<{ sql: string; bindings: unknown[] }>> {
   const seen: Array<{ sql: string; bindings: unknown[] }> = [];
   const listener = (query: { sql: string; bindings?: unknown[] }) => {
     if (new RegExp(`\\b${table}\\b`).test(query.sql) && /^\s*(with|select|update|delete|insert)/i.test(query.sql)) seen.push({ sql: query.sql, bindings: query.bindings ?? [] });
   };
+  const calls: Array<{ sql: string; bindings: unknown[] }> = [];
+  const callListener = (query: { sql: string; bindings?: unknown[] }) => {
+    if (/\bchange_group_members\(/.test(query.sql)) calls.push({ sql: query.sql, bindings: query.bindings ?? [] });
+  };
   harness.db.knex.on("query", listener);
+  harness.db.knex.on("query", callListener);
   try {
     const response = await client.request(method, path, body);
     expect(response.status, JSON.stringify(response.body)).toBeLessThan(300);
   } finally {
     harness.db.knex.removeListener("query", listener);
+    harness.db.knex.removeListener("query", callListener);
   }
+  for (const call of calls) seen.push(...(await functionStatements(call)).filter((st) => new RegExp(`\\b${table}\\b`).test(st.sql)));
   expect(seen.length, `no statement on ${table} for ${path}`).toBeGreaterThan(0);
   return seen;
 }
