@@ -68,6 +68,30 @@ test("Okta pushes a developer: they become a member with their grants; a second 
   expect((await reconcileAccount(harness.db.knex, t.accountId, { trigger: "test" })).status).toBe("nothing-to-do");
 });
 
+test("every applied change has its audit row and its event, in the order applied, each event's payload its change's target, before → after and reason", async () => {
+  const t = await tenant("records");
+  await pushUser(t, "rec", ["Developers"]);
+  const run = await reconcileAccount(harness.db.knex, t.accountId, { trigger: "test" });
+  const [{ id: userId }] = await q(`select id from users where email = ?`, ["rec@acme-records.example.com"]);
+  const audit = await q(`select actor, action, target_type, target_id, before, after, connection_id, rule from audit_log where run_id = ? order by id`, [run.runId]);
+  const events = await q(`select type, payload from events where run_id = ? order by id`, [run.runId]);
+  expect(audit.map((a: { action: string }) => a.action)).toEqual(["user.created", "member.added", "domain.granted", "domain.granted", "domain.granted"]);
+  expect(audit.slice(0, 2)).toEqual([
+    { actor: "reconciler", action: "user.created", target_type: "user", target_id: userId, before: null,
+      after: { email: "rec@acme-records.example.com", idpUserIds: [expect.any(String)] }, connection_id: t.client.connectionId, rule: "devs" },
+    { actor: "reconciler", action: "member.added", target_type: "user", target_id: userId, before: null, after: { role: "member" }, connection_id: t.client.connectionId, rule: "devs" },
+  ]);
+  const grants = audit.slice(2);
+  expect(grants.map((g: { after: { access: string } }) => g.after.access).sort()).toEqual(["read", "write", "write"]);
+  for (const g of grants) expect(g).toMatchObject({ target_id: userId, before: null, after: { domainId: expect.any(String) }, connection_id: t.client.connectionId, rule: "devs" });
+  expect(events.map((e: { type: string }) => e.type)).toEqual(audit.map((a: { action: string }) => a.action));
+  events.forEach((e: { payload: Record<string, unknown> }, i: number) => {
+    const a = audit[i];
+    expect(e.payload).toEqual({ target: { type: a.target_type, id: a.target_id }, before: null, after: a.after, reason: expect.objectContaining({ connectionIds: [t.client.connectionId] }) });
+  });
+  expect(events[2].payload.reason.rule).toBe("devs");
+});
+
 test("Okta deactivation: membership suspended, grants, sessions, invitations and keys revoked, all audited", async () => {
   const t = await tenant("okta-off");
   const idpId = await pushUser(t, "leaver", ["Developers"]);
