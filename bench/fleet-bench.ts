@@ -199,6 +199,11 @@ async function main(): Promise<number> {
         okta: record.departures.filter((d) => d.dialect === "okta").length, entra: record.departures.filter((d) => d.dialect === "entra").length,
         notRevokedAtResponse: notRevoked.length,
         leftAtResponse: notRevoked.slice(0, 3).map((d) => ({ account: d.account.slug, user: d.user.idpId, dialect: d.dialect, left: d.leftAtResponse })),
+        // where the tail came from: the replica, and the time from the kill (negative: before it)
+        slowest: [...answered].sort((a, b) => b.ms - a.ms).slice(0, 5).map((d) => ({
+          ms: Math.round(d.ms), replica: replicas.find((r) => r.url === d.replica)?.name ?? d.replica, dialect: d.dialect,
+          secondsAfterKill: d.sentAt === undefined ? null : Number(((d.sentAt - Date.parse(kill.killedAt)) / 1000).toFixed(1)),
+        })),
       },
       groupChanges: { count: record.groupChanges.length, appliedP50Ms: percentile(appliedMs, 50), notAppliedWithin30s: record.groupChanges.filter((c) => c.appliedMs === undefined).length },
       rateLimit: { configured: RATE_LIMIT, ...rate },

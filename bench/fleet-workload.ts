@@ -17,6 +17,9 @@ export interface Departure {
   readonly dialect: "okta" | "entra";
   ms: number;
   status: number;
+  /** The replica that answered, and when the request was sent (epoch ms). */
+  replica?: string;
+  sentAt?: number;
   /** Everything revoked when the 2xx arrived. */
   revokedAtResponse: boolean;
   /** What was still there then (for the report). */
@@ -103,7 +106,7 @@ export class FleetWorkload {
   constructor(private readonly db: pg.Pool, private readonly plan: WorkloadPlan) {}
 
   /** One SCIM request on the next replica in turn; on a network error, on the ones after it. */
-  private async scim(token: string, method: string, path: string, body: string): Promise<{ status: number; ms: number }> {
+  private async scim(token: string, method: string, path: string, body: string): Promise<{ status: number; ms: number; replica?: string; sentAt?: number }> {
     const urls = this.plan.replicaUrls();
     const headers = { Authorization: `Bearer ${token}`, "Content-Type": SCIM_JSON, Accept: SCIM_JSON };
     const first = this.turn++;
@@ -120,7 +123,7 @@ export class FleetWorkload {
           this.record.failures++;
           this.record.firstFailure ??= `${method} ${path} answered ${answer.status}: ${answer.body.slice(0, 300)}`;
         }
-        return { status: answer.status, ms };
+        return { status: answer.status, ms, replica: url, sentAt: Date.now() - ms };
       } catch (error) {
         lastError = error;
         this.record.retried++;
@@ -189,10 +192,10 @@ export class FleetWorkload {
     for (const [i, { account, user }] of chosen.entries()) {
       await sleep(Math.max(0, startedAt + i * gapMs - Date.now()));
       const dialect = i % 2 === 0 ? "okta" : "entra";
-      const { status, ms } = await this.scim(account.token, "PATCH", `/Users/${user.idpId}`, departureBody(dialect));
+      const { status, ms, replica, sentAt } = await this.scim(account.token, "PATCH", `/Users/${user.idpId}`, departureBody(dialect));
       const left = status >= 200 && status < 300 ? await accessLeft(this.db, account.id, user.userId) : {};
       this.record.departures.push({
-        account, user, dialect, ms, status, leftAtResponse: Object.fromEntries(Object.entries(left).filter(([, n]) => n > 0)),
+        account, user, dialect, ms, status, replica, sentAt, leftAtResponse: Object.fromEntries(Object.entries(left).filter(([, n]) => n > 0)),
         revokedAtResponse: status >= 200 && status < 300 && Object.values(left).every((n) => n === 0),
       });
     }
