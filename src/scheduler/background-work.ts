@@ -120,6 +120,7 @@ export class BackgroundWork {
   /** Starts the workers, the schedules and the wake-ups, then queues what was left pending. */
   async start(): Promise<void> {
     await (await this.openQueue()).start(this.handlers());
+    await this.fullRuns?.start();
     this.shares?.start();
     this.unlisten.push(await this.options.database.listen("idsync_reconcile_requested", (accountId) => (accountId ? this.want(accountId) : void this.sweep())));
     this.unlisten.push(await this.options.database.listen("idsync_event_recorded", () => this.wantWebhooks()));

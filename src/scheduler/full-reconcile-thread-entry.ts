@@ -25,3 +25,6 @@ port.on("message", async (request: ThreadRequest) => {
     answer({ id: request.id, error: { name, message, stack } });
   }
 });
+
+// the modules above are loaded: the thread is ready for its first run
+answer({ id: 0, ready: true });

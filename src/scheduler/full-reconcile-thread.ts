@@ -27,7 +27,9 @@ export type FullRunOptions = Pick<ReconcileOptions, "trigger" | "deferWhenBusy" 
 export type ThreadAnswer =
   | { readonly id: number; readonly summary: FullRunSummary }
   | { readonly id: number; readonly error: { readonly name: string; readonly message: string; readonly stack?: string } }
-  | { readonly id: number; readonly closed: true };
+  | { readonly id: number; readonly closed: true }
+  /** Sent once, when the thread has loaded its modules (id 0: it answers no request). */
+  | { readonly id: 0; readonly ready: true };
 
 /**
  * The thread: the compiled entry (dist/), or the TypeScript sources like this file (tsx, tests), which
@@ -60,6 +62,27 @@ export class FullReconcileThread {
     if (!("summary" in answer)) throw new Error("the full-reconcile thread answered a run with something else");
     countReconcileRun(answer.summary.status, answer.summary.appliedByType);
     return answer.summary;
+  }
+
+  /**
+   * Starts the thread now and waits until it has loaded its modules, rather than at the first full
+   * reconcile: three replicas loading theirs at once at the first slot's start, on two cores, held up
+   * the first deactivations they answered (bench:fleet: the 5 slowest of 200, 300–900 ms, all there).
+   */
+  async start(): Promise<void> {
+    this.worker ??= this.spawn();
+    const worker = this.worker;
+    await new Promise<void>((resolve, reject) => {
+      const onMessage = (message: ThreadAnswer) => {
+        if (!("ready" in message)) return;
+        worker.off("message", onMessage);
+        worker.off("exit", onExit);
+        resolve();
+      };
+      const onExit = (code: number) => reject(new Error(`the full-reconcile thread stopped while starting (exit code ${code})`));
+      worker.on("message", onMessage);
+      worker.once("exit", onExit);
+    });
   }
 
   /** Closes the thread's pool and ends it (after the queue's workers stopped: no run is in flight). */
