@@ -74,6 +74,15 @@ describe("404 for what does not exist", () => {
     expectScimError(await client.patch("/Groups/not-a-uuid", patchBody({ op: "replace", path: "displayName", value: "x" })), 404);
   });
 
+  test("removing a member by an id that is not a UUID: by filter it matches no member (204), in a value list it is refused (400 invalidValue); the members stay as they were", async () => {
+    const group = (await client.post("/Groups", { schemas: ["urn:ietf:params:scim:schemas:core:2.0:Group"], displayName: "Not-UUID removes" })).body.id;
+    const member = (await client.post("/Users", userBody("kept-member@example.com"))).body.id;
+    expect((await client.patch(`/Groups/${group}`, patchBody({ op: "add", path: "members", value: [{ value: member }] }))).status).toBe(204);
+    expect((await client.patch(`/Groups/${group}`, patchBody({ op: "remove", path: 'members[value eq "not-a-uuid"]' }))).status).toBe(204);
+    expectScimError(await client.patch(`/Groups/${group}`, patchBody({ op: "remove", path: "members", value: [{ value: "12345" }] })), 400, "invalidValue");
+    expect((await client.get(`/Groups/${group}`)).body.members.map((m: { value: string }) => m.value)).toEqual([member]);
+  });
+
   test("an unknown endpoint under /scim/v2", async () => {
     expectScimError(await client.get("/Widgets"), 404);
     expectScimError(await client.get(`/Widgets/${randomUUID()}`), 404);

@@ -5,6 +5,7 @@ import { parse, type Filter } from "scim2-parse-filter";
 import { scimError } from "../scim-error.ts";
 import type { MemberReference } from "../../../snapshot/idp-groups.ts";
 import { URN } from "../schemas.ts";
+import { isUuid } from "./resource-request.ts";
 
 export type GroupPatchStep =
   | { kind: "setAttributes"; displayName?: string; externalId?: string | null }
@@ -73,7 +74,8 @@ function membersFromFilter(path: string, index: number): GroupPatchStep {
     }
     return false;
   };
-  return collect(filter) ? { kind: "removeMembers", memberIds: ids } : { kind: "removeMembersMatching", filter };
+  // an id that is no UUID names no member: removing it removes nothing (as any id not in the group)
+  return collect(filter) ? { kind: "removeMembers", memberIds: ids.filter(isUuid) } : { kind: "removeMembersMatching", filter };
 }
 
 function attributeStep(op: string, name: string, value: unknown, index: number): GroupPatchStep {
