@@ -187,6 +187,10 @@ async function planRun(trx: Knex.Transaction, accountId: string, options: Reconc
   // the worker answering a rules change says so in the run's trigger
   const trigger = options.scope === "requests" && requests.rules ? "rules change" : options.trigger;
   if (!options.dryRun && !mayChange) return { pending: requests, trigger, generation, idleAccount: true };
+  // a worker's run whose requests another run answered first (a SCIM departure answers its own before
+  // the 200) has nothing asked of it. Planned as the whole account instead, it read 100,000 people under
+  // the lock after every deactivation and each departure waited for it (bench: p50 0.9 s, not 25 ms).
+  if (options.scope === "requests" && requests.last === null) return { pending: requests, trigger, generation, idleAccount: true };
   const scope = options.approval ? "account" : options.scope ?? "account";
   const requested = await requestedUsers(trx, accountId, scope, requests);
   const { scoped, ...input } = await loadPlanInput(trx, accountId, requested, Date.now());

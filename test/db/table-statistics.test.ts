@@ -1,4 +1,4 @@
-// idsync's own ANALYZE of the snapshot tables (src/db/table-statistics.ts): after a bulk change the
+// idsync's own ANALYZE of the tables it grows in bulk (src/db/table-statistics.ts): after a bulk change the
 // tables get statistics — on PGlite nothing else would ever give them any — and a check with
 // nothing changed analyzes nothing.
 import { afterAll, beforeAll, expect, test } from "vitest";
@@ -27,6 +27,18 @@ test("autovacuum's rule: more than 50 rows + 10 % changed since the last ANALYZE
   expect(needsAnalyze(51, -1)).toBe(true);
 });
 
+/** Runs the checks until `table`'s estimate reaches `rows` (bounded); returns every table they analyzed. */
+async function analyzeUntil(table: string, rows: number): Promise<string[]> {
+  // the counters reach pg_stat_user_tables when the writing session goes idle (PostgreSQL: within
+  // ~10 s): wait for them, bounded; on PostgreSQL autovacuum may analyze first, which is as good
+  let analyzed: string[] = [];
+  for (let attempt = 0; attempt < 120 && (await rowsEstimate(table)) < rows; attempt++) {
+    analyzed = analyzed.concat(await analyzeChangedTables(harness.db.knex));
+    await new Promise((resolve) => setTimeout(resolve, 250));
+  }
+  return analyzed;
+}
+
 test("a bulk push of users is analyzed; then, unchanged, nothing is", async () => {
   const client = await harness.tenant("statistics");
   await harness.db.knex.raw(
@@ -34,14 +46,21 @@ test("a bulk push of users is analyzed; then, unchanged, nothing is", async () =
      select s.id, c.id, c.account_id, s.id::text, 'user-' || n || '@stats.example', '{}'::jsonb
      from directory_connections c, lateral (select gen_random_uuid() as id, n from generate_series(1, 2000) n) s where c.id = ?`, [client.connectionId]);
   expect(await rowsEstimate("idp_users")).toBeLessThanOrEqual(0);
-  // the counters reach pg_stat_user_tables when the writing session goes idle (PostgreSQL: within
-  // ~10 s): wait for them, bounded; on PostgreSQL autovacuum may analyze first, which is as good
-  let analyzed: string[] = [];
-  for (let attempt = 0; attempt < 120 && (await rowsEstimate("idp_users")) < 2000; attempt++) {
-    analyzed = analyzed.concat(await analyzeChangedTables(harness.db.knex));
-    await new Promise((resolve) => setTimeout(resolve, 250));
-  }
+  const analyzed = await analyzeUntil("idp_users", 2000);
   expect(await rowsEstimate("idp_users")).toBe(2000);
   if (harness.db.kind === "pglite") expect(analyzed.some((t) => /(^|\.)idp_users$/.test(t))).toBe(true);
+  expect(await analyzeChangedTables(harness.db.knex)).toEqual([]);
+});
+
+test("a first apply's bulk of users and memberships is analyzed: the scoped reconcile's lookups are planned on it", async () => {
+  await harness.tenant("statistics-apply");
+  // as a first apply writes them: thousands of app users and their memberships at once
+  await harness.db.knex.raw(
+    `with u as (insert into users (email) select 'member-' || n || '@apply.example' from generate_series(1, 3000) n returning id)
+     insert into memberships (account_id, user_id, role) select a.id, u.id, 'member' from accounts a, u where a.slug = 'statistics-apply'`);
+  const analyzed = await analyzeUntil("memberships", 3000);
+  expect(await rowsEstimate("memberships")).toBeGreaterThanOrEqual(3000);
+  expect(await rowsEstimate("users")).toBeGreaterThanOrEqual(3000);
+  if (harness.db.kind === "pglite") expect(analyzed.some((t) => /(^|\.)memberships$/.test(t))).toBe(true);
   expect(await analyzeChangedTables(harness.db.knex)).toEqual([]);
 });

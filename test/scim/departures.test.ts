@@ -93,6 +93,20 @@ test.each(DEACTIVATIONS)("PATCH %s: access is gone when the 200 arrives", async 
   expect((await q(`select count(*)::int as n from reconcile_requests where account_id = ? and processed_at is null`, [l.accountId]))[0].n).toBe(0);
 });
 
+test("the queue's job the departure's request woke finds it answered: it plans nothing, and drift waits for the full run", async () => {
+  const l = await leaver("answered-first");
+  expect((await l.client.patch(`/Users/${l.idpId}`, { schemas: [URN.patchOp], Operations: [{ op: "replace", path: "active", value: false }] })).status).toBe(200);
+  // drift a full run would repair (a manual edit of a managed row): a whole-account plan would see it
+  await q(`update memberships set status = 'active', suspended_at = null where account_id = ? and user_id = ?`, [l.accountId, l.userId]);
+  const runsBefore = (await q(`select count(*)::int as n from sync_runs where account_id = ?`, [l.accountId]))[0].n;
+  expect((await reconcileAccount(harness.db.knex, l.accountId, { trigger: "snapshot change", scope: "requests" })).status).toBe("nothing-to-do");
+  expect((await accessOf(l)).membership).toBe("active");
+  expect((await q(`select count(*)::int as n from sync_runs where account_id = ?`, [l.accountId]))[0].n).toBe(runsBefore);
+  // the scheduled full reconcile is what repairs drift
+  expect((await reconcileAccount(harness.db.knex, l.accountId, { trigger: "scheduled", scope: "account" })).status).toBe("succeeded");
+  expect((await accessOf(l)).membership).toBe("suspended");
+});
+
 test("PUT with active false (Okta's profile push): access is gone when the 200 arrives", async () => {
   const l = await leaver("put-off");
   const current = (await l.client.get(`/Users/${l.idpId}`)).body;
