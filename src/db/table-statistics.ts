@@ -1,18 +1,20 @@
 // Planner statistics for the tables idsync grows in bulk: the snapshot tables, and the membership
-// tables the reconciler's first apply fills (100,000 users, identities and memberships at once). The embedded database (PGlite) has no autovacuum, so
-// without this its tables are never analyzed: every lookup is planned on guesses for ever, and the
-// guesses grow worse with the directory. PostgreSQL's autovacuum usually gets there first (then this
-// finds nothing to do), but not right after a bulk push, and not where autovacuum is off.
+// tables a first apply fills (100,000 users, identities and memberships at once). The embedded
+// database (PGlite) has no autovacuum, so without this its tables are never analyzed: every lookup is
+// planned on guesses for ever, and the guesses grow worse with the directory. PostgreSQL's autovacuum
+// usually gets there first (then this finds nothing to do), but not right after a bulk write, and not
+// where autovacuum is off. Measured (bench/reconcile-bench.ts, PostgreSQL with autovacuum off):
+// planned on the statistics of the empty tables the first apply filled, a one-person departure
+// reconcile in a 100,000-user account took 230 ms (p50), its scope query hash-joining every user;
+// analyzed, 14 ms.
 //
 // When: autovacuum's own rule (a table changed by more than 50 rows + 10 % of its rows since its last
 // ANALYZE), read from pg_stat_user_tables, checked every 30 s by a timer of its own. A check is one
 // catalog query; an ANALYZE samples at most 30,000 rows (default_statistics_target 100), so a few
 // hundred milliseconds at worst, and only after bulk changes: a SCIM onboarding push, a pull's
-// snapshot write, a first apply. Measured (bench/reconcile-bench.ts, PostgreSQL with autovacuum off):
-// planned on the empty tables' statistics the apply had left, a one-person departure reconcile in a
-// 100,000-user account took 230 ms (p50), its scope query hash-joining every user; analyzed, 14 ms. Off the request path: no request waits for it on PostgreSQL (ANALYZE takes no lock
-// that reads or writes wait on); PGlite runs one statement at a time, so requests arriving during an
-// ANALYZE wait for it, which is the price of plans that stay right as the directory grows.
+// snapshot write, a first apply. Off the request path: no request waits for it on PostgreSQL (ANALYZE
+// takes no lock that reads or writes wait on); PGlite runs one statement at a time, so requests
+// arriving during an ANALYZE wait for it, which is the price of plans that stay right as the directory grows.
 // Replicas: each checks; an advisory lock makes one of them analyze a table at a time.
 // (A periodic task as a plain timer started by `idsync serve`: it belongs on the job queue's schedules.)
 import type { Knex } from "knex";
