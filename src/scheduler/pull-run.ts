@@ -12,11 +12,11 @@ import { checkConnectionConfig, type ConnectionConfig } from "../sources/connect
 import { streamFullPull } from "../sources/google/full-pull.ts";
 import { departurePull } from "../sources/google/departure-pull.ts";
 import type { GooglePullDeps } from "../sources/google/directory-session.ts";
-import { deltaPull, type GraphPullDeps } from "../sources/graph/delta-pull.ts";
+import { deltaPull, streamFullDeltaRound, type GraphPullDeps } from "../sources/graph/delta-pull.ts";
 import { DeltaResyncRequired, IncompletePullError, SourceConfigError, SourceUnavailableError, SuspiciousDropError } from "../sources/pull-errors.ts";
-import type { DeltaPull } from "../snapshot/pulled-directory.ts";
+import type { DeltaPull, FullPullStream } from "../snapshot/pulled-directory.ts";
 import type { ConnectionScope } from "../snapshot/connection-scope.ts";
-import { applySnapshotDelta, countConnectionSnapshot, deactivateUsers, replaceConnectionSnapshot, tombstoneUsers, type SnapshotWrite } from "../snapshot/pulled-snapshot.ts";
+import { applySnapshotDelta, countConnectionSnapshot, deactivateUsers, tombstoneUsers, type SnapshotWrite } from "../snapshot/pulled-snapshot.ts";
 import { recordSnapshotChange } from "../snapshot/snapshot-changes.ts";
 import { suspiciousDrop } from "../snapshot/drop-guard.ts";
 import { applyStagedPull, countStagedPull, dropStaleStagings, PullStaging } from "../snapshot/pull-staging.ts";
@@ -69,13 +69,27 @@ interface WrittenPull {
 }
 
 type ReadDirectory =
-  | { kind: "staged"; pull: { staging: PullStaging; calls: number } }
+  /** A full read (Google, or a Graph full round, whose next links come with it), complete in its staging. */
+  | { kind: "staged"; pull: { staging: PullStaging; calls: number; links?: { users: string; groups: string } } }
   | { kind: "departures"; pull: Awaited<ReturnType<typeof departurePull>> }
   | { kind: "delta"; pull: DeltaPull };
 
+/** Writes a full read's pages into a new staging as they arrive (outside any transaction); the staging, complete. */
+async function stage(stream: FullPullStream, openStaging: () => Promise<PullStaging>, onCalls: (calls: number) => void): Promise<PullStaging> {
+  const staging = await openStaging();
+  try {
+    for await (const page of stream) await staging.write(page);
+    await staging.finish();
+  } finally {
+    onCalls(stream.calls);
+  }
+  return staging;
+}
+
 /**
- * Reads the directory: the part of a run that talks to Google or Microsoft. A Google full pull is written into
- * `staging` page by page (outside any transaction) and handed over as that staging, complete.
+ * Reads the directory: the part of a run that talks to Google or Microsoft. A Google full pull and a Graph full
+ * round are written into a staging page by page and handed over as that staging, complete; a Graph delta round
+ * (the changes since the stored links: small) is folded in memory.
  */
 async function readDirectory(config: ConnectionConfig, mode: PullMode, deps: PullDeps, links: { users: string | null; groups: string | null } | null,
   progress: (line: string) => void, connectionId: string, openStaging: () => Promise<PullStaging>, onCalls: (calls: number) => void): Promise<ReadDirectory> {
@@ -89,28 +103,30 @@ async function readDirectory(config: ConnectionConfig, mode: PullMode, deps: Pul
       return { kind: "departures", pull: await departurePull(config.source, google) };
     }
     progress("reading users, groups and their members (written to staging page by page)");
-    const staging = await openStaging();
     const stream = streamFullPull(config.source, google);
-    try {
-      for await (const page of stream) await staging.write(page);
-      await staging.finish();
-    } finally {
-      onCalls(stream.calls);
-    }
+    const staging = await stage(stream, openStaging, onCalls);
     return { kind: "staged", pull: { staging, calls: stream.calls } };
   }
   const graph = { ...deps.graph, onThrottle: (signal: Parameters<NonNullable<GraphPullDeps["onThrottle"]>>[0]) => {
     directoryThrottles.inc({ connection: connectionId, kind: "graph" });
     deps.graph?.onThrottle?.(signal);
   } };
-  const start = mode === "full" || !links ? { usersDeltaLink: null, groupsDeltaLink: null } : { usersDeltaLink: links.users, groupsDeltaLink: links.groups };
-  progress(start.usersDeltaLink ? "reading the changes since the last delta round" : "reading every user and group (a full delta round)");
+  const fullRound = async (): Promise<ReadDirectory> => {
+    const stream = streamFullDeltaRound(config.source, graph);
+    const staging = await stage(stream, openStaging, onCalls);
+    return { kind: "staged", pull: { staging, calls: stream.calls, links: { users: stream.links!.usersDeltaLink, groups: stream.links!.groupsDeltaLink } } };
+  };
+  if (mode === "full" || !links) {
+    progress("reading every user and group (a full delta round, written to staging page by page)");
+    return fullRound();
+  }
+  progress("reading the changes since the last delta round");
   try {
-    return { kind: "delta", pull: await deltaPull(config.source, graph, start) };
+    return { kind: "delta", pull: await deltaPull(config.source, graph, { usersDeltaLink: links.users, groupsDeltaLink: links.groups }) };
   } catch (error) {
-    if (!(error instanceof DeltaResyncRequired) || start.usersDeltaLink === null) throw error;
-    progress(`Graph no longer knows the delta state (${error.message}): a full resync`);
-    return { kind: "delta", pull: await deltaPull(config.source, graph, { usersDeltaLink: null, groupsDeltaLink: null }) };
+    if (!(error instanceof DeltaResyncRequired)) throw error;
+    progress(`Graph no longer knows the delta state (${error.message}): a full resync, written to staging page by page`);
+    return fullRound();
   }
 }
 
@@ -129,13 +145,6 @@ async function writeSnapshot(trx: Knex.Transaction, scope: ConnectionScope, read
   const links = { users: delta.usersDeltaLink, groups: delta.groupsDeltaLink };
   const pulled = { changedUsers: delta.changedUsers.length, removedUsers: delta.removedUsers.length, changedGroups: delta.changedGroups.length,
     addedMemberships: delta.addedMemberships.length, removedMemberships: delta.removedMemberships.length };
-  if (delta.full) {
-    // a full round lists everything there is: mark-and-sweep, as a Google full pull
-    const removed = new Set(delta.removedUsers.map((r) => r.sourceId));
-    const write = await replaceConnectionSnapshot(trx, scope, { users: delta.changedUsers.filter((u) => !removed.has(u.sourceId)),
-      groups: delta.changedGroups, memberships: delta.addedMemberships }, runId);
-    return { write, calls: delta.calls, pulled, links };
-  }
   const write = await applySnapshotDelta(trx, scope, {
     changedUsers: delta.changedUsers,
     deletedUserSourceIds: delta.removedUsers.filter((r) => r.reason === "deleted").map((r) => r.sourceId),
@@ -203,7 +212,7 @@ export async function runPull(db: Knex, connectionId: string, options: PullOptio
         const why = suspiciousDrop(lastGood, counts, maxDrop);
         if (why) throw new SuspiciousDropError(why);
         const write = await applyStagedPull(trx, scope, read.pull.staging.stageId, runId);
-        result = { write, calls: read.pull.calls,
+        result = { write, calls: read.pull.calls, links: read.pull.links,
           pulled: { users: staged.listedUsers, deletedUsers: read.pull.staging.read.deletedUsers, groups: staged.groups, memberships: staged.memberships } };
       } else {
         result = await writeSnapshot(trx, scope, read, runId);
@@ -213,7 +222,7 @@ export async function runPull(db: Knex, connectionId: string, options: PullOptio
       }
       await runSql(trx, `update connection_sync_state set last_good_users = ?, last_good_memberships = ?, last_good_at = now()
         ${result.links ? ", users_delta_link = ?, groups_delta_link = ?, delta_links_at = now()" : ""}
-        ${read.kind === "staged" || (read.kind === "delta" && read.pull.full) ? ", last_full_at = now()" : ""} where connection_id = ?`,
+        ${read.kind === "staged" ? ", last_full_at = now()" : ""} where connection_id = ?`,
         [counts.users, counts.memberships, ...(result.links ? [result.links.users, result.links.groups] : []), connectionId]);
       const changed = result.write.affectedUserIds === null || result.write.affectedUserIds.length > 0;
       if (changed) await recordSnapshotChange(trx, scope, `${kind} pull`, result.write.affectedUserIds);

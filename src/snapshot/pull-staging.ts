@@ -8,7 +8,7 @@ import { randomUUID } from "node:crypto";
 import { runSql } from "../db/run-sql.ts";
 import type { ConnectionScope, Executor } from "./connection-scope.ts";
 import type { SnapshotCounts } from "./drop-guard.ts";
-import type { FullPullPage, PulledGroup, PulledUser, StreamedMembership } from "./pulled-directory.ts";
+import type { FullPullPage, PulledGroup, PulledMembership, PulledUser, StreamedMembership } from "./pulled-directory.ts";
 import { tombstoneGroups, type SnapshotWrite } from "./pulled-snapshot.ts";
 
 /** Users tombstoned, updated or inserted by an apply: how many, and their snapshot ids unless nesting changed anyway. */
@@ -41,10 +41,15 @@ export async function dropStaleStagings(db: Executor, scope: ConnectionScope): P
   return rows.length;
 }
 
+/** One direct membership, as a key. */
+const edgeKey = (m: PulledMembership) => `${m.groupSourceId}\u0000${m.memberType}\u0000${m.memberSourceId}`;
+
 export class PullStaging {
   private users = new Map<string, PulledUser>();
   private groups = new Map<string, PulledGroup>();
   private members: StreamedMembership[] = [];
+  /** Taken back by an "unlisted" page and not listed again since: deleted from the staging when it is finished. */
+  private readonly unlisted = { users: new Set<string>(), groups: new Set<string>(), members: new Map<string, PulledMembership>() };
   /** The one insert in flight: the next batch is gathered while it runs, and waits for it (backpressure). */
   private inFlight: Promise<void> = Promise.resolve();
   private failed: { error: unknown } | null = null;
@@ -64,17 +69,39 @@ export class PullStaging {
   async write(page: FullPullPage): Promise<void> {
     if (page.kind === "users") {
       // the last word on a user listed twice (the listing shifted under the walk) wins, as in the snapshot
-      for (const user of page.users) this.users.set(user.sourceId, user);
+      for (const user of page.users) {
+        this.users.set(user.sourceId, user);
+        this.unlisted.users.delete(user.sourceId);
+      }
       this.read.users += page.users.length;
       if (this.users.size >= USER_ROWS) await this.flush("users");
     } else if (page.kind === "groups") {
-      for (const group of page.groups) this.groups.set(group.sourceId, group);
+      for (const group of page.groups) {
+        this.groups.set(group.sourceId, group);
+        this.unlisted.groups.delete(group.sourceId);
+      }
       this.read.groups += page.groups.length;
       if (this.groups.size >= GROUP_ROWS) await this.flush("groups");
     } else if (page.kind === "memberships") {
       for (const m of page.memberships) this.members.push(m);
+      // (a Google pull never takes an edge back: the map stays empty and this costs nothing)
+      if (this.unlisted.members.size > 0) for (const m of page.memberships) if (m.memberType !== "Everyone") this.unlisted.members.delete(edgeKey(m));
       this.read.memberships += page.memberships.length;
       if (this.members.length >= MEMBER_ROWS) await this.flush("members");
+    } else if (page.kind === "unlisted") {
+      for (const id of page.users) {
+        this.users.delete(id);
+        this.unlisted.users.add(id);
+      }
+      for (const id of page.groups) {
+        this.groups.delete(id);
+        this.unlisted.groups.add(id);
+      }
+      if (page.memberships.length > 0) {
+        const gone = new Set(page.memberships.map(edgeKey));
+        this.members = this.members.filter((m) => m.memberType === "Everyone" || !gone.has(edgeKey(m)));
+        for (const m of page.memberships) this.unlisted.members.set(edgeKey(m), m);
+      }
     } else {
       // deleted users need no row: a full pull tombstones every user it did not list
       this.read.deletedUsers += page.sourceIds.length;
@@ -87,6 +114,7 @@ export class PullStaging {
     await this.flush("groups");
     await this.flush("members");
     await this.settle();
+    await this.deleteUnlisted();
     // fresh statistics, so the apply's joins over hundreds of thousands of rows are planned as hash joins
     await runSql(this.db, `analyze pull_staging_users, pull_staging_groups, pull_staging_members`);
   }
@@ -95,6 +123,25 @@ export class PullStaging {
   async drop(): Promise<void> {
     await this.inFlight.catch(() => undefined);
     await deleteStaging(this.db, this.scope, this.stageId);
+  }
+
+  /** Deletes from the staging what was taken back after it was written (rows still pending were dropped in write()). */
+  private async deleteUnlisted(): Promise<void> {
+    const { accountId } = this.scope;
+    const { users, groups, members } = this.unlisted;
+    if (users.size > 0) {
+      await runSql(this.db, `delete from pull_staging_users where account_id = ? and stage_id = ? and source_id = any(?::text[])`, [accountId, this.stageId, [...users]]);
+    }
+    if (groups.size > 0) {
+      await runSql(this.db, `delete from pull_staging_groups where account_id = ? and stage_id = ? and source_id = any(?::text[])`, [accountId, this.stageId, [...groups]]);
+    }
+    if (members.size > 0) {
+      const edges = [...members.values()];
+      await runSql(this.db,
+        `delete from pull_staging_members m using unnest(?::text[], ?::text[], ?::text[]) as r(g, t, s)
+         where m.account_id = ? and m.stage_id = ? and m.group_source = r.g and m.member_type = r.t and m.member_source = r.s`,
+        [edges.map((e) => e.groupSourceId), edges.map((e) => e.memberType), edges.map((e) => e.memberSourceId), accountId, this.stageId]);
+    }
   }
 
   private async settle(): Promise<void> {

@@ -83,7 +83,13 @@ export type FullPullPage =
   | { readonly kind: "users"; readonly users: readonly PulledUser[] }
   | { readonly kind: "deletedUsers"; readonly sourceIds: readonly string[] }
   | { readonly kind: "groups"; readonly groups: readonly PulledGroup[] }
-  | { readonly kind: "memberships"; readonly memberships: readonly StreamedMembership[] };
+  | { readonly kind: "memberships"; readonly memberships: readonly StreamedMembership[] }
+  /**
+   * Taken back: a listing that reports removals as it goes (a Graph full delta round, where an object removed
+   * while the round is walked comes as `@removed` after it was listed) says these are not in the directory,
+   * unless a later page lists them again: the last word on each wins, as in the in-memory fold.
+   */
+  | { readonly kind: "unlisted"; readonly users: readonly string[]; readonly groups: readonly string[]; readonly memberships: readonly PulledMembership[] };
 
 /**
  * A full pull read page by page: iterating it makes the requests; it throws (pull-errors.ts) as the in-memory pull

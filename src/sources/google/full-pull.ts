@@ -56,7 +56,7 @@ export async function fullPull(config: GoogleConnectionConfig, deps: GooglePullD
     if (page.kind === "users") users.push(...page.users);
     else if (page.kind === "deletedUsers") deletedUserSourceIds.push(...page.sourceIds);
     else if (page.kind === "groups") for (const g of page.groups) groups.set(g.sourceId, g);
-    else streamed.push(page.memberships);
+    else if (page.kind === "memberships") streamed.push(page.memberships);
   }
   const userIds = new Set(users.map((u) => u.sourceId));
   const everyone = users.filter((u) => u.active).map((u) => u.sourceId);

@@ -1,11 +1,13 @@
 // One Graph delta pull: a users round and a groups-with-members round, each from its stored deltaLink (or from the
-// start when there is none), folded into the DeltaPull the snapshot stage applies. Entries are applied in order and
+// start when there is none), folded into the DeltaPull the snapshot stage applies; or a full round streamed page by
+// page into a staging (streamFullDeltaRound), so a large tenant's first pull is not held in memory. Entries are applied in order and
 // keyed on object ids, so a replayed page or an object listed twice changes nothing; any failure throws one of the
 // pull errors and hands over nothing, and the caller keeps its old deltaLinks.
 import type { TokenCredential } from "@azure/identity";
-import type { DeltaPull, PulledGroup, PulledMembership, PulledUser } from "../../snapshot/pulled-directory.ts";
+import type { DeltaPull, FullPullPage, FullPullStream, PulledGroup, PulledMembership, PulledUser } from "../../snapshot/pulled-directory.ts";
+import { PageChannel } from "../page-channel.ts";
 import { GROUP_SELECT, readGroupEntry, readUserEntry, USER_SELECT, type RemovedReason } from "./delta-entries.ts";
-import { readDeltaRound, type DeltaRound } from "./delta-round.ts";
+import { readDeltaRound, walkDeltaRound, type DeltaRound } from "./delta-round.ts";
 import { trustExtraCa } from "./extra-ca-trust.ts";
 import type { GraphConnectionConfig } from "./graph-config.ts";
 import { makeGraphClient, type CountedGraphClient } from "./graph-client.ts";
@@ -44,13 +46,13 @@ async function connect(config: GraphConnectionConfig, deps: GraphPullDeps): Prom
 
 async function round(graph: CountedGraphClient, config: GraphConnectionConfig, resource: "users" | "groups",
   start: string): Promise<DeltaRound> {
-  try {
-    return await readDeltaRound(graph.client, graph.origin, resource, start);
-  } catch (error) {
-    throw toPullError(error, { resource, clientId: config.clientId, tenantId: config.tenantId,
-      secretEnv: config.credentials.secretEnv, certificateFile: config.credentials.certificateFile, calls: graph.counter.calls });
-  }
+  return readDeltaRound(graph.client, graph.origin, resource, start).catch(readFailure(graph, config, resource));
 }
+
+const readFailure = (graph: CountedGraphClient, config: GraphConnectionConfig, resource: "users" | "groups") => (error: unknown) => {
+  throw toPullError(error, { resource, clientId: config.clientId, tenantId: config.tenantId,
+    secretEnv: config.credentials.secretEnv, certificateFile: config.credentials.certificateFile, calls: graph.counter.calls });
+};
 
 function foldUsers(entries: readonly unknown[]) {
   const latest = new Map<string, { user: PulledUser } | { removed: RemovedReason }>();
@@ -122,5 +124,106 @@ export async function deltaPull(config: GraphConnectionConfig, deps: GraphPullDe
     usersDeltaLink: users.deltaLink,
     groupsDeltaLink: groups.deltaLink,
     calls: graph.counter.calls,
+  };
+}
+
+/** The pages a full round hands a staging: what is listed, and what Graph takes back as `@removed` later in the round. */
+type PageKind = "users" | "groups" | "memberships" | "unlistedUsers" | "unlistedGroups" | "unlistedMemberships";
+
+/**
+ * Groups consecutive entries of one kind into pages, in the order Graph gave them: a removal that follows a
+ * listing of the same object must reach the staging after it (and a listing after a removal, after that).
+ */
+class PageSegments {
+  private kind: PageKind | null = null;
+  private items: unknown[] = [];
+
+  constructor(private readonly push: (page: FullPullPage) => Promise<void>) {}
+
+  async add(kind: PageKind, item: unknown): Promise<void> {
+    if (kind !== this.kind) await this.flush();
+    this.kind = kind;
+    this.items.push(item);
+  }
+
+  async flush(): Promise<void> {
+    const { kind, items } = this;
+    this.kind = null;
+    this.items = [];
+    if (kind === null || items.length === 0) return;
+    if (kind === "users") return this.push({ kind: "users", users: items as PulledUser[] });
+    if (kind === "groups") return this.push({ kind: "groups", groups: items as PulledGroup[] });
+    if (kind === "memberships") return this.push({ kind: "memberships", memberships: items as PulledMembership[] });
+    const none: never[] = [];
+    return this.push({
+      kind: "unlisted",
+      users: kind === "unlistedUsers" ? (items as string[]) : none,
+      groups: kind === "unlistedGroups" ? (items as string[]) : none,
+      memberships: kind === "unlistedMemberships" ? (items as PulledMembership[]) : none,
+    });
+  }
+}
+
+/** A full round (no delta links: the first pull, or a resync) read page by page, and the next round's links once read. */
+export interface FullDeltaStream extends FullPullStream {
+  /** Set when the iteration has ended without error. */
+  readonly links: { readonly usersDeltaLink: string; readonly groupsDeltaLink: string } | null;
+}
+
+/**
+ * A full delta round as pages for a staging (src/snapshot/pull-staging.ts), so a large tenant's first pull holds a
+ * few pages in memory, not the directory: users, then groups in scope with their members@delta. What the round
+ * reports `@removed` comes as "unlisted" pages, in order, so the staging keeps the last word on each object as
+ * the in-memory fold does. Iterating makes the requests; failures are the same pull errors as deltaPull's.
+ */
+export function streamFullDeltaRound(config: GraphConnectionConfig, deps: GraphPullDeps = {}): FullDeltaStream {
+  let graph: CountedGraphClient | null = null;
+  let links: FullDeltaStream["links"] = null;
+  // 16 pages queued: the reads go on while a staging insert runs
+  const channel = new PageChannel<FullPullPage>(16);
+  const scope = config.groupFilter ? new Set(config.groupFilter) : null;
+  let started = false;
+  const produce = async () => {
+    const g = (graph = await connect(config, deps));
+    const segments = new PageSegments((page) => channel.push(page));
+    const usersDeltaLink = await walkDeltaRound(g.client, g.origin, "users", `/users/delta?$select=${USER_SELECT.join(",")}`, async (entries) => {
+      for (const value of entries) {
+        const entry = readUserEntry(value);
+        if (entry.kind === "user") await segments.add("users", entry.user);
+        else await segments.add("unlistedUsers", entry.sourceId);
+      }
+    }).catch(readFailure(g, config, "users"));
+    await segments.flush();
+    const groupsDeltaLink = await walkDeltaRound(g.client, g.origin, "groups", `/groups/delta?$select=${GROUP_SELECT.join(",")}`, async (entries) => {
+      for (const value of entries) {
+        const entry = readGroupEntry(value);
+        if (scope !== null && !scope.has(entry.sourceId)) continue;
+        if (entry.kind === "removed") {
+          await segments.add("unlistedGroups", entry.sourceId);
+          continue;
+        }
+        if (entry.group) await segments.add("groups", entry.group);
+        for (const edge of entry.added) await segments.add("memberships", edge);
+        for (const edge of entry.removed) await segments.add("unlistedMemberships", edge);
+      }
+    }).catch(readFailure(g, config, "groups"));
+    await segments.flush();
+    links = { usersDeltaLink, groupsDeltaLink };
+  };
+  return {
+    get calls() {
+      return graph?.counter.calls ?? 0;
+    },
+    get links() {
+      return links;
+    },
+    [Symbol.asyncIterator]() {
+      // the reads start when the consumer starts: a stream nobody iterates makes no request
+      if (!started) {
+        started = true;
+        produce().then(() => channel.end(), (error: unknown) => channel.end(error));
+      }
+      return channel[Symbol.asyncIterator]();
+    },
   };
 }
