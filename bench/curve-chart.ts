@@ -10,9 +10,10 @@ export interface Series {
   points: Array<{ x: number; y: number; label?: string }>;
 }
 
-export interface Chart { title: string; xLabel: string; unit: "ms" | "MiB"; series: Series[] }
+/** `sizes`: every size measured for any chart; one where this chart has no point is marked "not measured". */
+export interface Chart { title: string; xLabel: string; unit: "ms" | "MiB"; series: Series[]; sizes: number[] }
 
-const W = 780, H = 430;
+const W = 880, H = 430;
 const PLOT = { left: 92, top: 44, right: 560, bottom: 370 };
 
 const escape = (s: string) => s.replace(/&/g, "&amp;").replace(/</g, "&lt;").replace(/>/g, "&gt;");
@@ -39,7 +40,8 @@ function decades(values: number[]): [number, number] {
 export function renderChart(chart: Chart): string {
   const all = chart.series.flatMap((s) => s.points).filter((p) => p.x > 0 && p.y > 0);
   if (all.length === 0) return `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="80"><text x="10" y="40" font-family="sans-serif">${escape(chart.title)}: no points yet</text></svg>\n`;
-  const xs = [...new Set(all.map((p) => p.x))].sort((a, b) => a - b);
+  const xs = [...new Set([...chart.sizes, ...all.map((p) => p.x)])].sort((a, b) => a - b);
+  const plotted = new Set(all.map((p) => p.x));
   // half a decade of room either side, so the end points and their labels are not on the frame
   const [x0, x1] = [Math.log10(xs[0]!) - 0.5, Math.log10(xs.at(-1)!) + 0.5];
   const [y0, y1] = decades(all.map((p) => p.y));
@@ -60,13 +62,14 @@ export function renderChart(chart: Chart): string {
   for (const x of xs) {
     out.push(`<line x1="${px(x)}" x2="${px(x)}" y1="${PLOT.top}" y2="${PLOT.bottom}" stroke="#e3e3e3"/>`,
       `<text x="${px(x)}" y="${PLOT.bottom + 18}" text-anchor="middle">${users(x)}</text>`);
+    if (!plotted.has(x)) out.push(`<text x="${px(x)}" y="${PLOT.bottom - 10}" text-anchor="middle" fill="#888">not measured</text>`);
   }
   out.push(`<text x="${(PLOT.left + PLOT.right) / 2}" y="${PLOT.bottom + 40}" text-anchor="middle">${escape(chart.xLabel)} (log scale)</text>`,
     `<text transform="translate(16 ${(PLOT.top + PLOT.bottom) / 2}) rotate(-90)" text-anchor="middle">${chart.unit === "ms" ? "time" : "memory"} (log scale)</text>`);
   const anchor = chart.series.find((s) => s.points.length)?.points[0];
-  if (anchor && xs.length > 1) {
+  if (anchor && plotted.size > 1) {
     // the slope-1 guide: cost ∝ users, clipped to the plot
-    const [from, to] = [xs[0]!, xs.at(-1)!];
+    const [from, to] = [Math.min(...plotted), Math.max(...plotted)];
     const at = (x: number) => anchor.y * (x / anchor.x);
     out.push(`<line x1="${px(from)}" y1="${py(at(from))}" x2="${px(to)}" y2="${py(at(to))}" stroke="#bbb" stroke-width="1" stroke-dasharray="2 3" clip-path="url(#plot)"/>`);
   }
@@ -89,7 +92,7 @@ export function renderChart(chart: Chart): string {
     const column = labels.filter((l) => l.x === x).sort((a, b) => a.y - b.y);
     for (let i = 1; i < column.length; i++) column[i]!.y = Math.max(column[i]!.y, column[i - 1]!.y + LINE);
   }
-  for (const l of labels) out.push(`<text x="${l.x}" y="${l.y}" fill="${l.color}" font-weight="bold">${escape(l.text)}</text>`);
+  for (const l of labels) out.push(`<text x="${l.x}" y="${l.y}" fill="${l.color}" font-weight="bold" stroke="white" stroke-width="3" paint-order="stroke">${escape(l.text)}</text>`);
   // the legend, right of the plot, so it never covers a point
   const legendX = PLOT.right + 20;
   chart.series.forEach((s, i) => {
