@@ -27,10 +27,12 @@ export function benchEnv(bench: BenchName, users: number): Record<string, string
     BENCH_PULL_SKIP_GRAPH: "1", BENCH_PULL_IN_MEMORY: "0" };
 }
 
-let running: { pid: number } | undefined;
-/** Stops a running child's whole group (curves.ts calls it on SIGINT). */
-export function stopRunningChild(signal: NodeJS.Signals = "SIGINT"): void {
-  if (running) try { process.kill(-running.pid, signal); } catch { /* already gone */ }
+let running: { pid: number; stopped?: string } | undefined;
+/** Stops a running child's whole group (curves.ts calls it on SIGINT; `why` becomes the run's failure). */
+export function stopRunningChild(signal: NodeJS.Signals = "SIGINT", why = "stopped by hand (SIGINT)"): void {
+  if (!running) return;
+  running.stopped ??= why;
+  try { process.kill(-running.pid, signal); } catch { /* already gone */ }
 }
 
 /**
@@ -47,23 +49,23 @@ export async function runBench(root: string, bench: BenchName, users: number, en
   const started = new Date().toISOString();
   const child = spawn(process.execPath, [path.join(root, "node_modules", "tsx", "dist", "cli.mjs"), script],
     { cwd: root, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"], detached: true });
-  running = { pid: child.pid! };
+  const self: { pid: number; stopped?: string } = { pid: child.pid! };
+  running = self;
   let tail = "";
   const keep = (chunk: Buffer, to: NodeJS.WriteStream) => { to.write(chunk); tail = (tail + chunk.toString()).slice(-4000); };
   child.stdout.on("data", (c: Buffer) => keep(c, process.stdout));
   child.stderr.on("data", (c: Buffer) => keep(c, process.stderr));
-  let stoppedAtDeadline = false;
   const timers: NodeJS.Timeout[] = [];
   if (deadline !== null) timers.push(setTimeout(() => {
-    stoppedAtDeadline = true;
-    stopRunningChild("SIGINT");
+    stopRunningChild("SIGINT", `stopped at the deadline (BENCH_CURVE_DEADLINE ${new Date(deadline).toISOString()}) before it finished`);
     timers.push(setTimeout(() => stopRunningChild("SIGKILL"), 20_000));
   }, Math.max(0, deadline - Date.now())));
   const code = await new Promise<number | null>((resolve) => child.once("close", (c) => resolve(c)));
   timers.forEach(clearTimeout);
   running = undefined;
   if (bench === "pulls") await release();
-  if (stoppedAtDeadline) return { failure: `stopped at the deadline (BENCH_CURVE_DEADLINE ${new Date(deadline!).toISOString()}) before it finished` };
+  // what it was doing when stopped: its last line of output
+  if (self.stopped) return { failure: `${self.stopped}, during: ${tail.trim().split("\n").at(-1)?.slice(0, 200)}` };
   if (code !== 0) return { failure: `exited ${code}: ${tail.trim().split("\n").slice(-3).join(" / ")}` };
   const file = path.join(root, "bench", "results", results);
   const json = JSON.parse(readFileSync(file, "utf8")) as { machine: { date: string } };
