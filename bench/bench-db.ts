@@ -41,17 +41,16 @@ let lockClient: pg.Client | undefined;
 let lockedName = DB_NAME;
 
 /**
- * Takes the bench lock (a session advisory lock, held until dropBenchDatabase) and recreates the
- * database (idsync_bench unless another bench names its own): one bench at a time on one PostgreSQL.
+ * Takes the bench lock on a connection of its own and returns that connection (closing it releases the lock).
  * With `waitMs`, waits that long for another bench to finish rather than failing at once.
  */
-export async function createBenchDatabase(name = DB_NAME, options: { waitMs?: number; onWait?: () => void } = {}): Promise<void> {
+async function takeBenchLock(options: { waitMs?: number; onWait?: () => void }): Promise<pg.Client> {
   const client = new pg.Client({ connectionString: adminUrl });
   await client.connect();
   const deadline = Date.now() + (options.waitMs ?? 0);
   for (let waited = false; ; waited = true) {
     const { rows: [row] } = await client.query<{ locked: boolean }>("select pg_try_advisory_lock($1) as locked", [BENCH_LOCK]);
-    if (row?.locked) break;
+    if (row?.locked) return client;
     if (Date.now() >= deadline) {
       await client.end();
       throw new Error("another `npm run bench` is running against this PostgreSQL; wait for it to finish");
@@ -59,10 +58,28 @@ export async function createBenchDatabase(name = DB_NAME, options: { waitMs?: nu
     if (!waited) options.onWait?.();
     await new Promise((resolve) => setTimeout(resolve, 2000));
   }
+}
+
+/**
+ * Takes the bench lock (a session advisory lock, held until dropBenchDatabase) and recreates the
+ * database (idsync_bench unless another bench names its own): one bench at a time on one PostgreSQL.
+ */
+export async function createBenchDatabase(name = DB_NAME, options: { waitMs?: number; onWait?: () => void } = {}): Promise<void> {
+  const client = await takeBenchLock(options);
   lockClient = client;
   lockedName = name;
   await client.query(`drop database if exists ${name} with (force)`);
   await client.query(`create database ${name}`);
+}
+
+/**
+ * The lock alone, for a runner of benches (bench/curves.ts): held around a child bench that does not take it
+ * itself (the pull bench), or released at once before one that does, so that the child does not fail on a
+ * bench someone else is running but waits for it here.
+ */
+export async function holdBenchLock(options: { waitMs?: number; onWait?: () => void } = {}): Promise<() => Promise<void>> {
+  const client = await takeBenchLock(options);
+  return () => client.end().catch(() => undefined);
 }
 
 /** Drops the database and releases the lock; does nothing when this run never took the lock. */

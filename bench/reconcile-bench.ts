@@ -16,7 +16,9 @@
 //      and, during the no-op, the longest the event loop was held at once (monitorEventLoopDelay's max):
 //      how long a SCIM answer of this process may wait behind a full reconcile
 //   5. prints the figures and the targets (first apply ≤ 3× its COPY baseline, plan ≤ 2 s, no-op ≤ 2.5 s, deprovision p99 ≤ 1 s), writes
-//      bench/results/reconcile.json
+//      bench/results/reconcile.json, with this process's memory: peakRssMiB (the kernel's high-water mark of its RSS, over
+//      the whole run: the plan and the apply hold the account in it) and peakHeapMiB (V8 heap used + external, sampled
+//      every 50 ms); idsync's own processes are not in them (they only serve the admin API and the SCIM step)
 // Settings: BENCH_DATABASE_URL (as in run.ts), BENCH_RECONCILE_USERS (default 100,000; the groups and
 // memberships scale with it), BENCH_DEPROVISIONS (default 200), BENCH_ONLY=deprovision (skips the dry runs,
 // the no-op and their baselines: the first apply still runs, the deprovisions need its members).
@@ -114,7 +116,17 @@ async function readBaseline(client: pg.Client, accountId: string): Promise<numbe
 
 const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
 
+/** The highest V8 heap (used + external) seen, sampled: RSS alone hides how much of it the heap is. */
+function sampleHeap(): { stop(): number } {
+  const heap = () => { const m = process.memoryUsage(); return m.heapUsed + m.external; };
+  let peak = heap();
+  const timer = setInterval(() => { peak = Math.max(peak, heap()); }, 50);
+  timer.unref();
+  return { stop: () => { clearInterval(timer); return Math.max(peak, heap()); } };
+}
+
 async function main(): Promise<void> {
+  const heapSampler = sampleHeap();
   log(`idsync reconcile benchmark: ${USERS} IdP users, ${GROUPS} groups, ${USERS * GROUPS_PER_USER} memberships, ${DEPROVISIONS} deprovisions`);
   await createBenchDatabase();
   const adminToken = `bench-${randomBytes(24).toString("hex")}`;
@@ -254,6 +266,9 @@ async function main(): Promise<void> {
     log(`baselines: plan and no-op — the same rows read with bare queries; apply — COPY of every row it writes (users, identities, memberships, grants, audit rows, events) into the same tables, rolled back; deprovision — a displayName PATCH's round trip`);
     log(`deprovision: ${latencies.length} users, from sending the deactivation to the key's revocation; revoked when the answer arrived: ${revokedAtAnswer} of ${latencies.length}; ${scoped} worker runs of ${runs} in all`);
     log(`departure reconcile: ${departures.length} other members, one scoped reconcile each, timed in this process`);
+    const peakRssMiB = process.resourceUsage().maxRSS / 1024; // maxRSS is in KiB
+    const peakHeapMiB = heapSampler.stop() / 2 ** 20;
+    log(`memory of this process: peak RSS ${fixed(peakRssMiB)} MiB, peak heap (used + external) ${fixed(peakHeapMiB)} MiB`);
     // a partial run leaves the full run's figures in place
     if (!ONLY_DEPROVISION) writeResults(path.join(ROOT, "bench", "results", "reconcile.json"), {
       machine: machineInfo(), size: { users: USERS, groups: GROUPS, memberships: USERS * GROUPS_PER_USER, rules: 54, domains: DOMAINS.length },
@@ -263,6 +278,7 @@ async function main(): Promise<void> {
       departureReconcileMs: { p50: percentile(departures, 50), p99: percentile(departures, 99), max: departures.at(-1) },
       // issue 15's name for the same figure (a one-person scoped reconcile), with its target
       scopedReconcileMs: { p50: percentile(departures, 50), p99: percentile(departures, 99), target: TARGETS.departureP99Ms },
+      peakRssMiB, peakHeapMiB,
     });
   } finally {
     await client.end();
