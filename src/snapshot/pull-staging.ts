@@ -191,20 +191,28 @@ export class PullStaging {
   }
 }
 
-/** What the staging will make the snapshot: active users and resolved direct memberships (the drop guard's counts). */
+/**
+ * What the staging will make the snapshot: active users and resolved direct memberships (the drop guard's counts).
+ * An `Everyone` member (Google's CUSTOMER) stands for every active user, so its groups' edges are counted, not
+ * formed: (groups with Everyone) × (active users), plus the named edges that product does not already hold.
+ * Formed as a join, they had no join key, and at 1M users PostgreSQL ran it as a nested loop of the users over
+ * the staged memberships (a materialized CTE has no statistics): days, where this is one pass over each table.
+ */
 export async function countStagedPull(db: Executor, scope: ConnectionScope, stageId: string): Promise<SnapshotCounts & { listedUsers: number; groups: number }> {
   const { rows: [row] } = await runSql<SnapshotCounts & { listedUsers: number; groups: number }>(db,
     `with u as (select source_id, active from pull_staging_users where account_id = ? and stage_id = ?),
           g as (select source_id from pull_staging_groups where account_id = ? and stage_id = ?),
           m as (select group_source, member_type, member_source from pull_staging_members where account_id = ? and stage_id = ?),
-          edges as (
-            select m.group_source, m.member_source from m join u on u.source_id = m.member_source where m.member_type = 'User'
+          everyone as (select distinct m.group_source from m join g on g.source_id = m.group_source where m.member_type = 'Everyone'),
+          named as (
+            select m.group_source, m.member_source, u.active as active_user from m join u on u.source_id = m.member_source where m.member_type = 'User'
             union
-            select m.group_source, m.member_source from m join g on g.source_id = m.member_source where m.member_type = 'Group'
-            union
-            select m.group_source, u.source_id from m join u on u.active where m.member_type = 'Everyone')
-     select (select count(*)::int from u where active) as users,
-            (select count(*)::int from edges e join g on g.source_id = e.group_source) as memberships,
+            select m.group_source, m.member_source, false from m join g on g.source_id = m.member_source where m.member_type = 'Group'),
+          active as (select count(*) as n from u where active)
+     select (select n::int from active) as users,
+            ((select count(*) from everyone) * (select n from active)
+              + (select count(*) from named e join g on g.source_id = e.group_source
+                 where not (e.active_user and e.group_source in (select group_source from everyone))))::int as memberships,
             (select count(*)::int from u) as "listedUsers",
             (select count(*)::int from g) as groups`,
     [scope.accountId, stageId, scope.accountId, stageId, scope.accountId, stageId]);

@@ -2,6 +2,7 @@
 // as a Google full pull is, on the real database: it gives the snapshot the in-memory round gave when it was
 // written whole (the reference below, the code pulls ran before), the next round runs from the links it stored,
 // and what Graph takes back later in a round (`@removed` after a listing) is not staged, unless listed again.
+// Also the staging's count, which the drop guard judges: an Everyone group's users are counted once.
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { startScimHarness, type ScimHarness } from "../support/scim-harness.ts";
 import { findAccount } from "../../src/accounts/accounts.ts";
@@ -9,7 +10,7 @@ import { createPulledConnection } from "../../src/accounts/connections.ts";
 import { runPull } from "../../src/scheduler/pull-run.ts";
 import { deltaPull } from "../../src/sources/graph/delta-pull.ts";
 import { replaceConnectionSnapshot } from "../../src/snapshot/pulled-snapshot.ts";
-import { countStagedPull, PullStaging } from "../../src/snapshot/pull-staging.ts";
+import { applyStagedPull, countStagedPull, PullStaging } from "../../src/snapshot/pull-staging.ts";
 import type { ConnectionScope } from "../../src/snapshot/connection-scope.ts";
 import type { PulledUser } from "../../src/snapshot/pulled-directory.ts";
 import { startGraphFake, type GraphFake } from "../fakes/graph/graph-fake.ts";
@@ -118,6 +119,34 @@ test("what a round takes back after listing it is not staged; listed again after
     expect(await staged("pull_staging_members", "member_source")).toEqual(["u1", "u3"]);
     expect(await countStagedPull(db(), scope, staging.stageId)).toMatchObject({ users: 2_003, memberships: 2, groups: 1 });
     await staging.drop();
+  } finally {
+    await fake.close();
+  }
+});
+
+test("the drop guard's count holds an Everyone group's users once, its named members included, as the apply writes them", async () => {
+  const fake = await startGraphFake();
+  try {
+    const scope = await connection("staged-count", fake);
+    const user = (id: string, active = true): PulledUser => ({ sourceId: id, userName: `${id}@staged-count.example.com`, email: null, displayName: null, active, resource: {} });
+    const group = (id: string) => ({ sourceId: id, displayName: id, email: null, resource: {} });
+    const staging = await PullStaging.open(db(), scope, null);
+    await staging.write({ kind: "users", users: [user("a"), user("b"), user("c", false)] });
+    await staging.write({ kind: "groups", groups: [group("G"), group("H")] });
+    await staging.write({ kind: "memberships", memberships: [
+      { groupSourceId: "G", memberType: "Everyone" },
+      // named as well: a is in G through Everyone already; c, inactive, only by name
+      { groupSourceId: "G", memberSourceId: "a", memberType: "User" }, { groupSourceId: "G", memberSourceId: "c", memberType: "User" },
+      { groupSourceId: "H", memberSourceId: "a", memberType: "User" }, { groupSourceId: "H", memberSourceId: "G", memberType: "Group" },
+      // a member that is no user of this directory, and an edge of a group the pull did not hand over
+      { groupSourceId: "H", memberSourceId: "stranger", memberType: "User" }, { groupSourceId: "X", memberSourceId: "a", memberType: "User" },
+    ] });
+    await staging.finish();
+    // G: a, b (Everyone), c (named); H: a, G
+    expect(await countStagedPull(db(), scope, staging.stageId)).toEqual({ users: 2, memberships: 5, listedUsers: 3, groups: 2 });
+    await db().transaction((trx) => applyStagedPull(trx, scope, staging.stageId, null));
+    const [written] = await q(`select count(*)::int as n from idp_group_members m join idp_groups g on g.id = m.group_id where g.connection_id = ?`, [scope.connectionId]);
+    expect(written.n).toBe(5);
   } finally {
     await fake.close();
   }
