@@ -228,9 +228,15 @@ pgOnly("a scheduled full run overtaken by other runs' applies at every plan is d
   // another replica's runs applying back to back, as departures sent one after another do: each bumps the generation
   const other = harness.db.anotherPool();
   let done = false;
+  let bumps = 0;
   const applies = (async () => {
-    while (!done) await other.raw(`update accounts set reconcile_generation = reconcile_generation + 1 where id = ?`, [l.accountId]);
+    while (!done) {
+      await other.raw(`update accounts set reconcile_generation = reconcile_generation + 1 where id = ?`, [l.accountId]);
+      bumps++;
+    }
   })();
+  // the other pool's first connection takes a moment: a full run faster than that would see no apply at all
+  while (bumps === 0) await new Promise((resolve) => setTimeout(resolve, 5));
   const full = await reconcileAccount(harness.db.knex, l.accountId, { trigger: "scheduled", deferWhenBusy: true }).finally(() => (done = true));
   await applies;
   expect(full.status).toBe("deferred");
