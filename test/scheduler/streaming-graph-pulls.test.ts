@@ -5,6 +5,7 @@
 // Also the staging's count, which the drop guard judges: an Everyone group's users are counted once.
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { startScimHarness, type ScimHarness } from "../support/scim-harness.ts";
+import { snapshotByIdpIds } from "../support/snapshot-rows.ts";
 import { findAccount } from "../../src/accounts/accounts.ts";
 import { createPulledConnection } from "../../src/accounts/connections.ts";
 import { runPull } from "../../src/scheduler/pull-run.ts";
@@ -26,16 +27,6 @@ afterAll(() => harness.close());
 const q = async (sql: string, bindings: unknown[] = []) => (await harness.db.knex.raw(sql, bindings as never[])).rows;
 const db = () => harness.db.knex;
 
-/** A connection's snapshot in IdP terms (no snapshot ids): what two connections to one tenant can share. */
-async function snapshotByIdpIds(connectionId: string) {
-  return {
-    users: await q(`select source_id, user_name, display_name, email, active, resource, deleted_at is null as live from idp_users where connection_id = ? order by source_id`, [connectionId]),
-    groups: await q(`select source_id, display_name, email, resource, deleted_at is null as live from idp_groups where connection_id = ? order by source_id`, [connectionId]),
-    members: await q(`select g.source_id as group_source, coalesce(u.source_id, sg.source_id) as member_source, m.member_type
-      from idp_group_members m join idp_groups g on g.id = m.group_id left join idp_users u on u.id = m.member_id left join idp_groups sg on sg.id = m.member_id
-      where g.connection_id = ? order by 1, 2`, [connectionId]),
-  };
-}
 
 async function connection(slug: string, fake: GraphFake): Promise<ConnectionScope> {
   await harness.tenant(slug, [`${slug}.example.com`]);
@@ -71,8 +62,8 @@ describe("a Graph full round of 3,000 users, streamed", () => {
     const first = await runPull(db(), streamed.connectionId, { mode: "full", trigger: "test" }, { graph: depsFor(fake) });
     expect(first.status).toBe("succeeded");
     const expected = await referencePull();
-    const snapshot = await snapshotByIdpIds(streamed.connectionId);
-    expect(snapshot).toEqual(await snapshotByIdpIds(reference.connectionId));
+    const snapshot = await snapshotByIdpIds(db(), streamed.connectionId);
+    expect(snapshot).toEqual(await snapshotByIdpIds(db(), reference.connectionId));
     expect(snapshot.users).toHaveLength(3_000);
     expect(snapshot.members.filter((m: { member_type: string }) => m.member_type === "Group").length).toBeGreaterThanOrEqual(3);
     expect(first.counts).toMatchObject({ usersWritten: expected.counts.usersWritten, membershipsAdded: expected.counts.membershipsAdded });

@@ -5,6 +5,7 @@
 // the same change counts, as the in-memory pull written the way it was before (replaceConnectionSnapshot).
 import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { startScimHarness, type ScimHarness } from "../support/scim-harness.ts";
+import { snapshotByIdpIds } from "../support/snapshot-rows.ts";
 import { findAccount } from "../../src/accounts/accounts.ts";
 import { createPulledConnection } from "../../src/accounts/connections.ts";
 import { runPull } from "../../src/scheduler/pull-run.ts";
@@ -68,16 +69,6 @@ async function exactSnapshot(connectionId: string) {
   };
 }
 
-/** A connection's snapshot in IdP terms (no snapshot ids): what two connections to one directory can share. */
-async function snapshotByIdpIds(connectionId: string) {
-  return {
-    users: await q(`select source_id, user_name, display_name, email, active, resource, deleted_at is null as live from idp_users where connection_id = ? order by source_id`, [connectionId]),
-    groups: await q(`select source_id, display_name, email, resource, deleted_at is null as live from idp_groups where connection_id = ? order by source_id`, [connectionId]),
-    members: await q(`select g.source_id as group_source, coalesce(u.source_id, sg.source_id) as member_source, m.member_type
-      from idp_group_members m join idp_groups g on g.id = m.group_id left join idp_users u on u.id = m.member_id left join idp_groups sg on sg.id = m.member_id
-      where g.connection_id = ? order by 1, 2`, [connectionId]),
-  };
-}
 
 async function stagingRows(accountId: string): Promise<number> {
   const [row] = await q(`select (select count(*) from pull_stagings where account_id = ?) + (select count(*) from pull_staging_users where account_id = ?)
@@ -186,8 +177,8 @@ describe("5,000 users read page by page", () => {
     const first = await pull(streamed);
     expect(first.status).toBe("succeeded");
     const expected = await referencePull();
-    const snapshot = await snapshotByIdpIds(streamed.connectionId);
-    expect(snapshot).toEqual(await snapshotByIdpIds(reference.connectionId));
+    const snapshot = await snapshotByIdpIds(db(), streamed.connectionId);
+    expect(snapshot).toEqual(await snapshotByIdpIds(db(), reference.connectionId));
     // against the directory itself, independently of either write path
     const live = streamed.dir.users.filter((u) => !u.deletionTime);
     expect(snapshot.users.filter((u: { live: boolean }) => u.live)).toHaveLength(live.length);
@@ -215,7 +206,7 @@ describe("5,000 users read page by page", () => {
     const second = await pull(streamed);
     expect(second.status).toBe("succeeded");
     const expectedSecond = await referencePull();
-    expect(await snapshotByIdpIds(streamed.connectionId)).toEqual(await snapshotByIdpIds(reference.connectionId));
+    expect(await snapshotByIdpIds(db(), streamed.connectionId)).toEqual(await snapshotByIdpIds(db(), reference.connectionId));
     expect(second.counts).toMatchObject(expectedSecond.counts);
     expect(expectedSecond.counts.usersTombstoned).toBe(100);
     expect(expectedSecond.counts.groupsTombstoned).toBe(1);
