@@ -16,8 +16,10 @@ export interface Child {
   /** The last lines the child wrote (stdout and stderr together). */
   tail(lines?: number): string;
   exited(): boolean;
-  /** SIGTERM, then SIGKILL after 5 s. */
+  /** SIGTERM, then SIGKILL after 5 s (to the process group, for a child started with `group`). */
   stop(): Promise<void>;
+  /** SIGKILL now, synchronously (process 'exit'). */
+  kill(): void;
 }
 
 const children = new Set<Child>();
@@ -35,12 +37,27 @@ export async function freePort(): Promise<number> {
   });
 }
 
-/** Starts `command args…` in `cwd` with the environment plus `env`; output goes to a temp file. */
-export function startChild(name: string, command: string, args: string[], env: Record<string, string>, cwd: string): Child {
+/** Signals the child, or with `group` its whole process group (false: nothing of it is left to signal). */
+function signalChild(proc: ChildProcess, group: boolean, sig: NodeJS.Signals | 0): boolean {
+  try {
+    if (group) process.kill(-proc.pid!, sig);
+    else proc.kill(sig === 0 ? undefined : sig);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Starts `command args…` in `cwd` with the environment plus `env`; output goes to a temp file. With `group`, the
+ * child leads a process group of its own and stop() ends the group: for `npm start`, whose npm exits on SIGTERM
+ * without waiting for the node process it started (which would keep its port and its data directory).
+ */
+export function startChild(name: string, command: string, args: string[], env: Record<string, string>, cwd: string, { group = false } = {}): Child {
   logDir ??= mkdtempSync(path.join(tmpdir(), "idsync-bench-"));
   const logFile = path.join(logDir, `${name}.log`);
   const fd = openSync(logFile, "w");
-  const proc = spawn(command, args, { cwd, env: { ...process.env, ...env }, stdio: ["ignore", fd, fd] });
+  const proc = spawn(command, args, { cwd, env: { ...process.env, ...env }, stdio: ["ignore", fd, fd], detached: group });
   closeSync(fd);
   let exitInfo: string | undefined;
   const exited = new Promise<void>((resolve) => proc.once("exit", (code, signal) => {
@@ -62,15 +79,21 @@ export function startChild(name: string, command: string, args: string[], env: R
       return text.trimEnd().split("\n").slice(-lines).join("\n");
     },
     exited: () => exitInfo !== undefined,
+    kill() {
+      if (group || exitInfo === undefined) signalChild(proc, group, "SIGKILL");
+    },
     async stop() {
       children.delete(child);
-      if (exitInfo !== undefined) return;
-      proc.kill("SIGTERM");
-      const stopped = await Promise.race([exited.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), 5000).unref())]);
-      if (!stopped) {
-        proc.kill("SIGKILL");
-        await exited;
+      if (exitInfo === undefined) {
+        signalChild(proc, group, "SIGTERM");
+        const stopped = await Promise.race([exited.then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), 5000).unref())]);
+        if (!stopped) {
+          signalChild(proc, group, "SIGKILL");
+          await exited;
+        }
       }
+      // the group's other processes may outlive its leader: wait (5 s at most) until none is left
+      for (let i = 0; group && i < 500 && signalChild(proc, true, 0); i++) await new Promise((r) => setTimeout(r, 10));
     },
   };
   children.add(child);
@@ -91,9 +114,7 @@ export async function stopAllChildren(): Promise<void> {
 
 /** For process 'exit': synchronous, so it can only SIGKILL what is left. */
 export function killAllChildrenNow(): void {
-  for (const child of children) {
-    if (!child.exited()) child.process.kill("SIGKILL");
-  }
+  for (const child of children) child.kill();
   children.clear();
   if (logDir) rmSync(logDir, { recursive: true, force: true });
   logDir = undefined;

@@ -41,6 +41,7 @@ import v8 from "node:v8";
 import vm from "node:vm";
 import { auth } from "@googleapis/admin";
 import { fixed, machineInfo, table, writeResults } from "./report.ts";
+import { sampleMemory, usedHeap } from "./memory-sampler.ts";
 import { BENCH_ADMIN, BENCH_TOKEN, type DirectoryShape, type FakeStats } from "./pull-bench-google-fake.ts";
 import pg from "pg";
 import type { Knex } from "knex";
@@ -101,20 +102,18 @@ interface Measured<T> { result: T; wallMs: number; baselineMiB: number; peakMiB:
  */
 async function withRss<T>(work: () => Promise<T>): Promise<Measured<T>> {
   collectGarbage();
-  const heap = () => { const m = process.memoryUsage(); return m.heapUsed + m.external; };
   const baseline = process.memoryUsage().rss;
-  const heapBaseline = heap();
-  let peak = baseline, heapPeak = heapBaseline;
-  const sample = () => { peak = Math.max(peak, process.memoryUsage().rss); heapPeak = Math.max(heapPeak, heap()); };
-  const timer = setInterval(sample, 50);
+  const heapBaseline = usedHeap();
+  const sampler = sampleMemory();
   const started = performance.now();
+  let peaks: { rss: number; heap: number } | undefined;
   try {
     const result = await work();
     const wallMs = performance.now() - started;
-    sample();
-    return { result, wallMs, baselineMiB: mib(baseline), peakMiB: mib(peak), growthMiB: mib(peak - baseline), heapGrowthMiB: mib(heapPeak - heapBaseline) };
+    peaks = sampler.stop();
+    return { result, wallMs, baselineMiB: mib(baseline), peakMiB: mib(peaks.rss), growthMiB: mib(peaks.rss - baseline), heapGrowthMiB: mib(peaks.heap - heapBaseline) };
   } finally {
-    clearInterval(timer);
+    if (!peaks) sampler.stop();
   }
 }
 

@@ -31,6 +31,7 @@ import pg from "pg";
 import { freePort, killAllChildrenNow, startChild, stopAllChildren, waitHealthy, type Child } from "./processes.ts";
 import { closeAgent, request, SCIM_JSON, URN } from "./preload.ts";
 import { fixed, machineInfo, table, writeResults } from "./report.ts";
+import { sampleMemory } from "./memory-sampler.ts";
 import { benchUrl, createBenchDatabase, dropBenchDatabase, benchSql } from "./bench-db.ts";
 import { postgresKnex } from "../src/db/database.ts";
 import { reconcileAccount } from "../src/reconcile/reconcile-account.ts";
@@ -116,17 +117,8 @@ async function readBaseline(client: pg.Client, accountId: string): Promise<numbe
 
 const percentile = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
 
-/** The highest V8 heap (used + external) seen, sampled: RSS alone hides how much of it the heap is. */
-function sampleHeap(): { stop(): number } {
-  const heap = () => { const m = process.memoryUsage(); return m.heapUsed + m.external; };
-  let peak = heap();
-  const timer = setInterval(() => { peak = Math.max(peak, heap()); }, 50);
-  timer.unref();
-  return { stop: () => { clearInterval(timer); return Math.max(peak, heap()); } };
-}
-
 async function main(): Promise<void> {
-  const heapSampler = sampleHeap();
+  const memory = sampleMemory();
   log(`idsync reconcile benchmark: ${USERS} IdP users, ${GROUPS} groups, ${USERS * GROUPS_PER_USER} memberships, ${DEPROVISIONS} deprovisions`);
   await createBenchDatabase();
   const adminToken = `bench-${randomBytes(24).toString("hex")}`;
@@ -266,8 +258,8 @@ async function main(): Promise<void> {
     log(`baselines: plan and no-op — the same rows read with bare queries; apply — COPY of every row it writes (users, identities, memberships, grants, audit rows, events) into the same tables, rolled back; deprovision — a displayName PATCH's round trip`);
     log(`deprovision: ${latencies.length} users, from sending the deactivation to the key's revocation; revoked when the answer arrived: ${revokedAtAnswer} of ${latencies.length}; ${scoped} worker runs of ${runs} in all`);
     log(`departure reconcile: ${departures.length} other members, one scoped reconcile each, timed in this process`);
-    const peakRssMiB = process.resourceUsage().maxRSS / 1024; // maxRSS is in KiB
-    const peakHeapMiB = heapSampler.stop() / 2 ** 20;
+    const peakRssMiB = process.resourceUsage().maxRSS / 1024; // the kernel's high-water mark (KiB), missed by no sample
+    const peakHeapMiB = memory.stop().heap / 2 ** 20;
     log(`memory of this process: peak RSS ${fixed(peakRssMiB)} MiB, peak heap (used + external) ${fixed(peakHeapMiB)} MiB`);
     // a partial run leaves the full run's figures in place
     if (!ONLY_DEPROVISION) writeResults(path.join(ROOT, "bench", "results", "reconcile.json"), {

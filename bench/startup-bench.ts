@@ -14,8 +14,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import { spawn, type ChildProcess } from "node:child_process";
-import { freePort } from "./processes.ts";
+import { freePort, killAllChildrenNow, startChild, stopAllChildren, type Child } from "./processes.ts";
 import { fixed, machineInfo, table, writeResults } from "./report.ts";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
@@ -25,45 +24,12 @@ const NPM = process.platform === "win32" ? "npm.cmd" : "npm";
 const log = (line: string) => process.stdout.write(`${line}\n`);
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 
-/** `npm start` in a process group of its own: stopping it stops the node process npm started too (npm does not wait for it). */
-interface Started {
-  readonly name: string;
-  output(): string;
-  exited(): boolean;
-  stop(): Promise<void>;
-}
-const running = new Set<ChildProcess>();
-
-function npmStart(name: string, cwd: string, env: Record<string, string>): Started {
-  const proc = spawn(NPM, ["start"], { cwd, env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"], detached: true });
-  running.add(proc);
-  let output = "";
-  proc.stdout!.on("data", (chunk: Buffer) => (output += chunk.toString()));
-  proc.stderr!.on("data", (chunk: Buffer) => (output += chunk.toString()));
-  let exited = false;
-  const done = new Promise<void>((resolve) => proc.once("exit", () => { exited = true; running.delete(proc); resolve(); }));
-  return {
-    name, output: () => output, exited: () => exited,
-    async stop() {
-      // the whole group, then wait for npm to go: idsync releases the embedded database as it exits
-      try { process.kill(-proc.pid!, "SIGTERM"); } catch { /* gone already */ }
-      await done;
-      // npm may exit before its child: wait until no process of the group is left
-      for (let i = 0; i < 500; i++) {
-        try { process.kill(-proc.pid!, 0); } catch { return; }
-        await new Promise((resolve) => setTimeout(resolve, 10));
-      }
-      throw new Error(`${name} did not stop within 5 s`);
-    },
-  };
-}
-
 /** Polls every 10 ms until `ready` answers; fails if the child exits first or after 60 s. */
-async function waitFor(child: Started, ready: () => Promise<boolean>): Promise<void> {
+async function waitFor(child: Child, ready: () => Promise<boolean>): Promise<void> {
   const deadline = Date.now() + 60_000;
   for (;;) {
-    if (child.exited()) throw new Error(`${child.name} exited before answering:\n${child.output()}`);
-    if (Date.now() > deadline) throw new Error(`${child.name} did not answer within 60 s:\n${child.output()}`);
+    if (child.exited()) throw new Error(`${child.name} exited before answering:\n${child.tail(200)}`);
+    if (Date.now() > deadline) throw new Error(`${child.name} did not answer within 60 s:\n${child.tail(200)}`);
     if (await ready().catch(() => false)) return;
     await new Promise((resolve) => setTimeout(resolve, 10));
   }
@@ -76,14 +42,14 @@ const answers200 = async (url: string, token?: string) => {
 };
 
 /** One `npm start` of idsync in `dataDir` to the first SCIM 200; returns its time and the SCIM token it used. */
-async function startIdsync(name: string, dataDir: string, knownToken?: string): Promise<{ ms: number; token: string; child: Started }> {
+async function startIdsync(name: string, dataDir: string, knownToken?: string): Promise<{ ms: number; token: string; child: Child }> {
   const port = await freePort();
   const started = performance.now();
-  const child = npmStart(name, ROOT, { PORT: String(port), HOST: "127.0.0.1", IDSYNC_DATA_DIR: dataDir, LOG_LEVEL: "warn" });
+  const child = startChild(name, NPM, ["start"], { PORT: String(port), HOST: "127.0.0.1", IDSYNC_DATA_DIR: dataDir, LOG_LEVEL: "warn" }, ROOT, { group: true });
   let token = knownToken;
   await waitFor(child, async () => {
     // the first start prints the demo account's token once; a restart uses the one it printed
-    token ??= /SCIM token:\s+(idsync_scim_\S+)/.exec(child.output())?.[1];
+    token ??= /SCIM token:\s+(idsync_scim_\S+)/.exec(child.tail(200))?.[1];
     return token !== undefined && answers200(`http://127.0.0.1:${port}/scim/v2/Users?count=1`, token);
   });
   return { ms: performance.now() - started, token: token!, child };
@@ -93,7 +59,7 @@ async function startIdsync(name: string, dataDir: string, knownToken?: string): 
 async function startBaseline(dir: string): Promise<number> {
   const port = await freePort();
   const started = performance.now();
-  const child = npmStart("baseline", dir, { PORT: String(port) });
+  const child = startChild("baseline", NPM, ["start"], { PORT: String(port) }, dir, { group: true });
   await waitFor(child, () => answers200(`http://127.0.0.1:${port}/`));
   const ms = performance.now() - started;
   await child.stop();
@@ -146,18 +112,13 @@ async function main(): Promise<void> {
       baseline: "npm start of a bare node:http server, to its first 200", targets: TARGETS,
     });
   } finally {
-    killRunning();
+    await stopAllChildren();
     rmSync(scratch, { recursive: true, force: true });
   }
 }
 
-function killRunning(): void {
-  for (const proc of running) {
-    try { process.kill(-proc.pid!, "SIGKILL"); } catch { /* gone already */ }
-  }
-}
-process.once("SIGINT", () => { killRunning(); process.exit(130); });
-process.once("exit", killRunning);
+process.once("SIGINT", () => void stopAllChildren().finally(() => process.exit(130)));
+process.once("exit", () => killAllChildrenNow());
 main().catch((error: Error) => {
   process.stderr.write(`startup bench failed: ${error.stack ?? error.message}\n`);
   process.exitCode = 1;
