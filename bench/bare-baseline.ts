@@ -2,7 +2,10 @@
 // SCIM requests. An express 5 app with one pg.Pool (max 10, like idsync's knex pool) that issues
 // exactly the SQL idsync issues for them (bench/baseline-sql.ts: copied from src and checked against
 // it, the filter fragment compiled by idsync's compileFilter), and answers with res.json(row(s)):
-//   every request   → the token lookup of verifyScimToken (src/accounts/connections.ts), same sha256 hex
+//   every request   → the token lookup of verifyScimToken (src/accounts/connections.ts), same sha256 hex.
+//                     idsync asks it once per token every few seconds (src/accounts/scim-token-cache.ts,
+//                     revocations pushed by NOTIFY); the baseline keeps the lookup per request, the least a
+//                     server without that cache must do, so the cache counts as one of idsync's layers
 //   GET  /Users     → listPage (src/snapshot/connection-scope.ts) with the WHERE fragment
 //                     compileFilter emits for `userName eq "x"` (src/sources/scim/filter/compile-filter.ts)
 //   POST /Users     → insertIdpUser with its reconcile request, one statement (src/snapshot/idp-users.ts)

@@ -16,7 +16,7 @@ const GROUP_RESOURCE = "src/sources/scim/resources/group-resource.ts";
 
 /** Each text appears, whitespace aside, in its file. */
 const COPIES = {
-  token: { file: CONNECTIONS, text: `select t.id as token_id, c.id as connection_id, c.account_id from scim_tokens t join directory_connections c on c.id = t.connection_id
+  token: { file: CONNECTIONS, text: `select t.id as token_id, c.id as connection_id, c.account_id, t.expires_at from scim_tokens t join directory_connections c on c.id = t.connection_id
      where t.token_hash = ? and t.revoked_at is null and (t.expires_at is null or t.expires_at > now()) and c.status = 'active' and c.kind = 'scim'` },
   touchToken: { file: CONNECTIONS, text: "update scim_tokens set last_used_at = now() where id = ?" },
   // GET /Users?filter=userName eq "x": findIdpUsersBy(…, "userName", x), the lookup's own statement
@@ -32,7 +32,7 @@ const COPIES = {
   reconcileRequestCte: { file: CHANGES, text: "return `reconcile_request as (insert into reconcile_requests (account_id, reason, idp_user_ids) select account_id, ? || id, ${affected} from written)`;" },
   userReconcileRequestCte: { file: CHANGES, text: 'export const USER_RECONCILE_REQUEST_CTE = reconcileRequestCte("array[id]");' },
   // and the request paths still go through them, in this order
-  authPath: { file: "src/sources/scim/scim-router.ts", text: "await verifyScimToken(options.db, token)" },
+  authPath: { file: "src/sources/scim/scim-router.ts", text: "await options.tokens.verify(options.db, token)" },
   listPath: { file: USER_RESOURCE, text: "await findIdpUsersBy(ctx.db, ctx.scope, lookup.attribute, lookup.value)" },
   postPath: { file: USER_RESOURCE, text: `const row: IdpUserRow | undefined = id === undefined
         ? await insertIdpUser(ctx.db, ctx.scope, fields, undefined, change)` },

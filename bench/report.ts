@@ -1,6 +1,7 @@
 // The verdict of `npm run bench`: a table of idsync against the bare baseline per workload, and the
 // targets from the issue, each PASS or FAIL:
-//   - idsync req/s ÷ baseline req/s ≥ 0.6 for every workload (idsync's own layers may cost ≤ 40%)
+//   - idsync req/s ÷ baseline req/s ≥ 0.85 for every workload (idsync's own layers may cost ≤ 15%;
+//     the performance issue raised it from 0.6)
 //   - PATCH on the 50,000-member group within 1.2× of the 5,000-member one (small ÷ large ≤ 1.2):
 //     a membership change must not cost more in a bigger group
 //   - at least twice the fastest open-source peer measured on a similar machine
@@ -9,7 +10,7 @@ import os from "node:os";
 import { writeFileSync } from "node:fs";
 import { WORKLOADS, type RunStats, type WorkloadName } from "./workloads.ts";
 
-export const MIN_RATIO = 0.6;
+export const MIN_RATIO = 0.85;
 export const MAX_PATCH_SLOWDOWN = 1.2;
 export const PEER_FACTOR = 2;
 export const PEER: Record<WorkloadName, number> = { get: 720, post: 302, "patch-small": 317, "patch-large": 317 };

@@ -139,13 +139,20 @@ export interface ScimPrincipal extends ConnectionScope {
 const LAST_USED_RESOLUTION_MS = 60_000;
 const lastUsedWritten = new Map<string, number>();
 
+/** A verified token's principal and when the token stops working by itself (null: only by revocation). */
+export interface VerifiedScimToken {
+  readonly principal: ScimPrincipal;
+  readonly expiresAt: Date | null;
+}
+
 /**
  * Resolves a presented SCIM token to its connection and account, or undefined (unknown, revoked,
- * expired, or its connection disabled). Marks the token used at most once a minute, off the request path.
+ * expired, or its connection disabled). Marks the token used at most once a minute, off the request
+ * path. The SCIM endpoint asks through its ScimTokenCache (scim-token-cache.ts), not directly.
  */
-export async function verifyScimToken(db: Executor, token: string): Promise<ScimPrincipal | undefined> {
-  const { rows: [row] } = await runSql<{ token_id: string; connection_id: string; account_id: string }>(db,
-    `select t.id as token_id, c.id as connection_id, c.account_id from scim_tokens t join directory_connections c on c.id = t.connection_id
+export async function verifyScimToken(db: Executor, token: string): Promise<VerifiedScimToken | undefined> {
+  const { rows: [row] } = await runSql<{ token_id: string; connection_id: string; account_id: string; expires_at: Date | null }>(db,
+    `select t.id as token_id, c.id as connection_id, c.account_id, t.expires_at from scim_tokens t join directory_connections c on c.id = t.connection_id
      where t.token_hash = ? and t.revoked_at is null and (t.expires_at is null or t.expires_at > now()) and c.status = 'active' and c.kind = 'scim'`,
     [hashToken(token)]);
   if (!row) return undefined;
@@ -154,5 +161,5 @@ export async function verifyScimToken(db: Executor, token: string): Promise<Scim
     lastUsedWritten.set(row.token_id, now);
     runSql(db, `update scim_tokens set last_used_at = now() where id = ?`, [row.token_id]).catch(() => lastUsedWritten.delete(row.token_id));
   }
-  return { tokenId: row.token_id, connectionId: row.connection_id, accountId: row.account_id };
+  return { principal: { tokenId: row.token_id, connectionId: row.connection_id, accountId: row.account_id }, expiresAt: row.expires_at };
 }

@@ -1,7 +1,7 @@
 // `serve` and `migrate`: the two commands that open the database themselves. main.ts imports this file
 // only for them (import()), so a client command never loads the server stack (express, knex, PGlite…).
 import { loadSettings, type Settings } from "../config/settings.ts";
-import { createLogger } from "../log/logger.ts";
+import { createLogger, serverLogDestination } from "../log/logger.ts";
 import { openDatabase } from "../db/database.ts";
 import { migrateToLatest } from "../db/migrations.ts";
 import { startServer, type RunningServer } from "../http/server.ts";
@@ -9,7 +9,7 @@ import { explainStartupFailure } from "./startup-failures.ts";
 
 export async function serve(scheduler: boolean): Promise<void> {
   const settings = loadSettings();
-  const log = createLogger(settings.logLevel);
+  const log = createLogger(settings.logLevel, serverLogDestination());
   let server: RunningServer | undefined;
   let stopping = false;
   const stop = (reason: string, exitCode: number) => {

@@ -15,6 +15,7 @@ import { measureDatabase, measureSchedules, registry, scimRequests, scimRouteLab
 import { listSchedules } from "../scheduler/schedule-list.ts";
 import type { BucketStore } from "../limits/bucket-store.ts";
 import { PostgresBucketStore } from "../limits/postgres-bucket-store.ts";
+import { ScimTokenCache } from "../accounts/scim-token-cache.ts";
 
 export interface AppOptions {
   db: Knex;
@@ -29,6 +30,11 @@ export interface AppOptions {
    * process holds it, so that is the whole fleet, at no database write).
    */
   limitStore?: BucketStore;
+  /**
+   * Verified SCIM tokens. Default: a cache of this app's own, forgotten by its admin API's revocations
+   * only; `idsync serve` passes one that also hears other processes' (NOTIFY), as a fleet needs.
+   */
+  scimTokens?: ScimTokenCache;
   /** False: a SCIM departure is answered before its reconcile, which the queue runs (tests of the queued path). Default true. */
   reconcileDepartures?: boolean;
 }
@@ -72,7 +78,7 @@ function recordedHeaders(middleware: express.RequestHandler): ReadonlyArray<[str
   return headers;
 }
 
-export function createApp({ db, log, settings, publicUrl, pulls, limitStore = new PostgresBucketStore(db), reconcileDepartures = true }: AppOptions): express.Express {
+export function createApp({ db, log, settings, publicUrl, pulls, limitStore = new PostgresBucketStore(db), scimTokens = new ScimTokenCache(), reconcileDepartures = true }: AppOptions): express.Express {
   const app = express();
   app.disable("x-powered-by");
   // req.secure and req.host believe X-Forwarded-Proto/-Host only from the proxies named here
@@ -108,9 +114,9 @@ export function createApp({ db, log, settings, publicUrl, pulls, limitStore = ne
   });
   app.use(SCIM_PATH, createScimRouter({
     db, log, publicUrl, bodyLimitBytes: settings.scimBodyLimitBytes, maxPageSize: settings.scimMaxPageSize,
-    rateLimit: settings.scimRateLimit, limitStore, afterWrite: scimWriteHooks(db, log, { reconcileDepartures }),
+    rateLimit: settings.scimRateLimit, limitStore, tokens: scimTokens, afterWrite: scimWriteHooks(db, log, { reconcileDepartures }),
   }));
-  app.use(ADMIN_PATH, createAdminRouter({ db, log, publicUrl, pulls, limitStore }));
+  app.use(ADMIN_PATH, createAdminRouter({ db, log, publicUrl, pulls, limitStore, scimTokens }));
   app.use(statusRouter(db, settings.fullReconcileSchedule));
   app.use((_req, res) => {
     res.status(404).json({ status: 404, detail: "Not found. SCIM is served at /scim/v2, the admin API at /admin/v1." });

@@ -19,6 +19,7 @@ import type { PullDeps } from "../scheduler/pull-run.ts";
 import { MemoryBucketStore } from "../limits/bucket-store.ts";
 import { PostgresBucketStore } from "../limits/postgres-bucket-store.ts";
 import { startTableStatistics } from "../db/table-statistics.ts";
+import { ScimTokenCache, SCIM_TOKENS_CHANGED_CHANNEL } from "../accounts/scim-token-cache.ts";
 
 export interface RunningServer {
   readonly url: string;
@@ -91,7 +92,10 @@ export async function startServer(settings: Settings, log: Logger, options: Serv
     const pulls = new PullScheduler({ db: database.knex, log, depsFor: options.pullDeps });
     // rate limits are shared through PostgreSQL by every replica; the embedded database has one process
     const limitStore = database.kind === "pglite" ? new MemoryBucketStore() : new PostgresBucketStore(database.knex);
-    server.on("request", createApp({ db: database.knex, log, settings, publicUrl, pulls, limitStore }));
+    // verified SCIM tokens are remembered a few seconds; a revocation anywhere in the fleet ends that at once
+    const scimTokens = new ScimTokenCache();
+    const unlistenTokens = await database.listen(SCIM_TOKENS_CHANGED_CHANNEL, (payload) => scimTokens.onChanged(payload));
+    server.on("request", createApp({ db: database.knex, log, settings, publicUrl, pulls, limitStore, scimTokens }));
     if (settings.demoAccount && database.kind === "pglite") await createDemoAccount(database, publicUrl, announce);
     // the background (reconciles, full reconciles, pulls, webhooks) runs where the scheduler runs;
     // HTTP-only replicas (`serve --no-scheduler`) only write the rows that wake it
@@ -120,6 +124,7 @@ export async function startServer(settings: Settings, log: Logger, options: Serv
         await pulls.stop();
         await background?.stop();
         await statistics.stop();
+        await unlistenTokens();
         await database.close();
       })()),
     };

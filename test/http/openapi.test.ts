@@ -12,6 +12,7 @@ import { ADMIN_OPENAPI, openApiRoute, type Operation, type PathItem } from "../.
 import { webhookRoutes } from "../../src/http/admin/webhook-routes.ts";
 import { PullScheduler } from "../../src/scheduler/pull-scheduler.ts";
 import { MemoryBucketStore } from "../../src/limits/bucket-store.ts";
+import { ScimTokenCache } from "../../src/accounts/scim-token-cache.ts";
 import { openTestDatabase, type TestDatabase } from "../support/test-database.ts";
 
 const METHODS = ["get", "put", "post", "delete", "patch"] as const;
@@ -143,7 +144,7 @@ describe("the document is structurally valid OpenAPI 3.1", () => {
 describe("the document covers the real admin router", () => {
   test("every registered route is documented, and every documented route is registered", async () => {
     const pulls = new PullScheduler({ db: db.knex, log: createLogger("silent") }); // never started
-    const router = createAdminRouter({ db: db.knex, log: createLogger("silent"), publicUrl: "http://idsync.test", pulls, limitStore: new MemoryBucketStore() });
+    const router = createAdminRouter({ db: db.knex, log: createLogger("silent"), publicUrl: "http://idsync.test", pulls, limitStore: new MemoryBucketStore(), scimTokens: new ScimTokenCache() });
     // openApiRoute (before the token check) and webhookRoutes are mounted on the admin router by their
     // owners; counted whether or not they are yet
     const real = new Set([...routesOf(router), ...routesOf(openApiRoute()), ...routesOf(webhookRoutes(db.knex, () => "operator:test"))]);

@@ -6,6 +6,7 @@ import { bearerToken } from "../../accounts/secret-token.ts";
 import { adminTokenRefusal, verifyAdminToken, type AdminPrincipal } from "../../accounts/admin-tokens.ts";
 import { addDomain, createAccount, findAccount, listAccounts, listDomains } from "../../accounts/accounts.ts";
 import { checkConnectionConfig } from "../../sources/connection-config.ts";
+import type { ScimTokenCache } from "../../accounts/scim-token-cache.ts";
 import { createPulledConnection, createScimConnection, listConnections, revokeScimTokens, rotateScimToken } from "../../accounts/connections.ts";
 import type { PullScheduler } from "../../scheduler/pull-scheduler.ts";
 import { pullRoutes } from "./pull-routes.ts";
@@ -35,8 +36,12 @@ function optionalString(value: unknown, name: string): string | undefined {
 
 const actorOf = (req: AdminRequest) => `operator:${req.admin!.name}`;
 
-/** `limitStore`: where the failed-authentication budgets live (PostgreSQL for a fleet, this process for the embedded database). */
-export function createAdminRouter(options: { db: Knex; log: Logger; publicUrl: string; limitStore: BucketStore; pulls?: PullScheduler }): express.Router {
+/**
+ * `limitStore`: where the failed-authentication budgets live (PostgreSQL for a fleet, this process for
+ * the embedded database). `scimTokens`: the SCIM endpoint's verified tokens, forgotten here as soon as
+ * a revocation or rotation commits, so this process refuses a revoked token from the next request on.
+ */
+export function createAdminRouter(options: { db: Knex; log: Logger; publicUrl: string; limitStore: BucketStore; scimTokens: ScimTokenCache; pulls?: PullScheduler }): express.Router {
   const { db } = options;
   const router = express.Router();
   const scimBaseUrl = `${options.publicUrl}${SCIM_PATH}`;
@@ -118,11 +123,14 @@ export function createAdminRouter(options: { db: Knex; log: Logger; publicUrl: s
     const grace = req.body?.graceMinutes ?? 60;
     if (!Number.isInteger(grace) || grace < 0 || grace > 60 * 24 * 30) throw new BadRequestError("graceMinutes must be a whole number from 0 to 43200");
     const issued = await rotateScimToken(db, String(req.params.id), grace, actorOf(req));
+    options.scimTokens.forgetConnection(issued.connection.id);
     res.status(201).json({ connection: issued.connection, scimBaseUrl, token: issued.token, tokenPrefix: issued.tokenPrefix, previousTokensExpireInMinutes: grace });
   });
 
   router.post("/connections/:id/tokens/revoke", async (req: AdminRequest, res) => {
-    res.json({ revoked: await revokeScimTokens(db, String(req.params.id), actorOf(req)) });
+    const revoked = await revokeScimTokens(db, String(req.params.id), actorOf(req));
+    options.scimTokens.forgetConnection(String(req.params.id).toLowerCase());
+    res.json({ revoked });
   });
 
   router.use(reconcileRoutes(db, actorOf));

@@ -6,7 +6,7 @@ import SCIMMYRouters, { SCIMMY } from "scimmy-routers";
 import type { Knex } from "knex";
 import type { Logger } from "../../log/logger.ts";
 import { bearerToken } from "../../accounts/secret-token.ts";
-import { verifyScimToken } from "../../accounts/connections.ts";
+import type { ScimTokenCache } from "../../accounts/scim-token-cache.ts";
 import { configureServiceProvider, declareScimResources } from "./schemas.ts";
 import { ScimUserResource } from "./resources/user-resource.ts";
 import { ScimGroupResource } from "./resources/group-resource.ts";
@@ -37,6 +37,8 @@ export interface ScimRouterOptions {
   limitStore: BucketStore;
   /** Throttling of failed authentications per client IP (token guessing); defaults in auth-throttle.ts. */
   authThrottle?: Partial<AuthThrottleOptions>;
+  /** Verified tokens, shared with the admin API, which forgets a connection's tokens when it revokes or rotates them. */
+  tokens: ScimTokenCache;
   /** What runs after a write commits (the shell wires reconciles in; absent: the queued requests alone). */
   afterWrite?: ScimWriteHooks;
 }
@@ -141,7 +143,7 @@ export function createScimRouter(options: ScimRouterOptions): express.Router {
       const throttled = await authThrottle.retryAfter(client);
       if (throttled > 0) return sendScimError(res, 429, "Too many failed authentications from this client; retry after the delay given", undefined, { "Retry-After": String(throttled) });
       const token = bearerToken(req.get("authorization"));
-      const principal = token ? await verifyScimToken(options.db, token) : undefined;
+      const principal = token ? await options.tokens.verify(options.db, token) : undefined;
       if (!principal) {
         await authThrottle.fail(client);
         return sendScimError(res, 401, "A valid bearer token is required (Authorization: Bearer <SCIM token>)");
