@@ -9,11 +9,12 @@ import {
  * key from a 200 (keeping `nextPageToken`); `truncatedChain` answers normally but with a
  * `nextPageToken` the next call rejects (400, or 404 for `truncatedChain404`); `emptyPage` answers a
  * 200 with no collection and no `nextPageToken`; `loopingChain` hands out a `nextPageToken` that
- * leads back to itself forever; `pass` answers normally (to aim a fault at a later page).
+ * leads back to itself forever; `pass` answers normally (to aim a fault at a later page);
+ * `connectionReset` closes the connection without any answer (a load balancer dropping it mid-request).
  */
 export type GoogleFault =
   | "rateLimit429" | "userRateLimit403" | "quotaPerMinute403" | "quotaExceeded403" | "error500" | "error502" | "error503"
-  | "missingKey" | "truncatedChain" | "truncatedChain404" | "emptyPage" | "loopingChain" | "pass"
+  | "missingKey" | "truncatedChain" | "truncatedChain404" | "emptyPage" | "loopingChain" | "pass" | "connectionReset"
   | { readonly status: number; readonly body?: unknown; readonly retryAfterSeconds?: number };
 
 export interface QuotaKnob {

@@ -75,6 +75,8 @@ interface Answer {
   readonly status: number;
   readonly body: unknown;
   readonly headers?: Record<string, string>;
+  /** No answer at all: the connection is destroyed (the `connectionReset` fault). */
+  readonly reset?: true;
 }
 
 export async function startGoogleFake(options: GoogleFakeOptions = {}): Promise<GoogleFake> {
@@ -256,6 +258,7 @@ export async function startGoogleFake(options: GoogleFakeOptions = {}): Promise<
     if (!isAdmin(token.subject)) return notAuthorized();
     if (knobs.quota && !quota.take(knobs.quota, token.subject)) return faultResponse("quotaPerMinute403")!;
     const fault = faults.next(url.pathname);
+    if (fault === "connectionReset") return { status: 0, body: null, reset: true };
     const error = fault === undefined ? null : faultResponse(fault);
     if (error) return error;
     return route(req.method ?? "GET", url.pathname, q, token, fault);
@@ -273,6 +276,7 @@ export async function startGoogleFake(options: GoogleFakeOptions = {}): Promise<
         if (knobs.latencyMs > 0) await new Promise((r) => setTimeout(r, knobs.latencyMs));
         if (isApi) inFlight -= 1;
         requests.push({ method: req.method ?? "GET", path: url.pathname, query: Object.fromEntries(url.searchParams), status: out.status });
+        if ("reset" in out && out.reset) return void req.socket.destroy();
         res.writeHead(out.status, { "content-type": "application/json; charset=UTF-8", ...(out.headers ?? {}) });
         res.end(JSON.stringify(out.body));
       })

@@ -46,6 +46,28 @@ describe("retried", () => {
     expect((await fullPull(connectionFor(fake), testDeps())).calls).toBe(BASELINE + 2);
   });
 
+  test("a connection dropped without an answer is retried, by Node's fetch and by node-fetch (kept when a proxy is set)", async () => {
+    // Node's fetch fails as TypeError "fetch failed" with the socket error as its cause, node-fetch as
+    // FetchError ECONNRESET: both are network failures, retried. With HTTPS_PROXY set the client keeps
+    // gaxios' node-fetch, which carries the proxy; NO_PROXY lets this request reach the fake directly.
+    for (const proxied of [false, true]) {
+      const saved = { HTTPS_PROXY: process.env.HTTPS_PROXY, NO_PROXY: process.env.NO_PROXY };
+      if (proxied) Object.assign(process.env, { HTTPS_PROXY: "http://proxy.invalid:3128", NO_PROXY: "127.0.0.1" });
+      try {
+        fake.knobs.fail("users", "connectionReset", "connectionReset");
+        const before = fake.calls.api;
+        const pull = await fullPull(connectionFor(fake), testDeps());
+        expect(pull.users.length).toBeGreaterThan(0);
+        expect(fake.calls.api - before).toBe(BASELINE + 2);
+      } finally {
+        for (const [name, value] of Object.entries(saved)) {
+          if (value === undefined) delete process.env[name];
+          else process.env[name] = value;
+        }
+      }
+    }
+  });
+
   test("Retry-After is waited out instead of the backoff", async () => {
     const clock = virtualClock();
     fake.knobs.fail("groups", { ...rateLimitExceeded429(), retryAfterSeconds: 7 });
