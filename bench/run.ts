@@ -166,7 +166,16 @@ async function main(): Promise<void> {
   // dead row versions of the runs before it (every PATCH bumps its group's row), and order decides
   // (not with BENCH_NO_ANALYZE: that run measures the tables as the preload left them)
   const settle = () => (noAnalyze ? Promise.resolve([]) : benchSql("vacuum analyze idp_groups, idp_group_members, idp_users, reconcile_requests"));
+  // …and every PATCH run starts with no pool user in its group: the pool is shared by both sides and
+  // runs out within a run, so otherwise the first side measured inserts members and the second only
+  // re-adds them (a no-op), which is cheaper
+  const poolIds = loaded.userIds.slice(POOL_START);
+  const resetPool = async (workload: string) => {
+    const groupId = workload === "patch-small" ? loaded.smallGroupId : workload === "patch-large" ? loaded.largeGroupId : undefined;
+    if (groupId) await benchSql("delete from idp_group_members where group_id = $1 and member_id = any($2::uuid[])", [groupId, poolIds]);
+  };
   for (const workload of workloads) {
+    await resetPool(workload.name);
     await settle();
     const idsyncStats = await runWorkload(idsyncUrl, workload.name, "idsync", setup, duration,
       profileDir ? () => idsync.process.kill("SIGUSR2") : undefined);
@@ -178,6 +187,7 @@ async function main(): Promise<void> {
     log(`  ${workload.label.padEnd(30)} idsync:   ${brief(idsyncStats)}`);
     const isolated = await freeze(idsync);
     if (!isolated) log("  (idsync could not be frozen outside a transaction; it keeps running during this baseline run)");
+    await resetPool(workload.name);
     await settle();
     const baselineStats = await runWorkload(baselineUrl, workload.name, "baseline", setup, duration).finally(thaw);
     assertAlive(baseline);
