@@ -3,6 +3,7 @@
 // loaded unless asked for.
 import { afterAll, beforeAll, expect, test } from "vitest";
 import { startScimHarness, type ScimClient, type ScimHarness } from "../support/scim-harness.ts";
+import { statementsDuring } from "../support/statements-during.ts";
 
 let harness: ScimHarness;
 let client: ScimClient;
@@ -12,17 +13,7 @@ const MEMBERS = 5000;
 const PATCH = "urn:ietf:params:scim:api:messages:2.0:PatchOp";
 
 /** SQL statements the server ran while `work` was in flight. */
-async function statementsDuring(work: () => Promise<unknown>): Promise<string[]> {
-  const seen: string[] = [];
-  const listener = (query: { sql: string }) => seen.push(query.sql);
-  harness.db.knex.on("query", listener);
-  try {
-    await work();
-  } finally {
-    harness.db.knex.off("query", listener);
-  }
-  return seen;
-}
+const sqlDuring = async (work: () => Promise<unknown>): Promise<string[]> => (await statementsDuring(harness.db.knex, work)).map((st) => st.sql);
 
 beforeAll(async () => {
   harness = await startScimHarness();
@@ -45,7 +36,7 @@ afterAll(() => harness.close());
 
 test("adding one member to a 5,000-member group runs a fixed few statements and never reads the member list", async () => {
   const newcomer = userIds[MEMBERS]!;
-  const statements = await statementsDuring(() =>
+  const statements = await sqlDuring(() =>
     client.patch(`/Groups/${groupId}`, { schemas: [PATCH], Operations: [{ op: "Add", path: "members", value: [{ $ref: null, value: newcomer }] }] }));
   expect(statements.filter((s) => /from idp_group_members where group_id = any/i.test(s))).toEqual([]);
   expect(statements.length).toBeLessThanOrEqual(8);
@@ -68,7 +59,7 @@ test("re-adding present members and removing by filter keep the member list exac
 
 test("excludedAttributes=members answers without touching the member table", async () => {
   let response: Awaited<ReturnType<ScimClient["get"]>> | undefined;
-  const statements = await statementsDuring(async () => {
+  const statements = await sqlDuring(async () => {
     response = await client.get(`/Groups/${groupId}?excludedAttributes=members`);
   });
   expect(response!.status).toBe(200);

@@ -5,6 +5,7 @@
 // 10,000 users that was never analyzed.
 import { afterAll, beforeAll, expect, test } from "vitest";
 import { startScimHarness, type ScimClient, type ScimHarness } from "../support/scim-harness.ts";
+import { statementsDuring, type Statement } from "../support/statements-during.ts";
 
 const USERS = 10_000;
 const GROUPS = 2_000;
@@ -26,7 +27,7 @@ function nodes(plan: PlanNode): PlanNode[] {
  * the database plans itself: those statements, read from the function as stored, with the call's
  * bindings in place of the function's parameters (the lock's PERFORM as the SELECT it is).
  */
-async function functionStatements(call: { sql: string; bindings: unknown[] }): Promise<Array<{ sql: string; bindings: unknown[] }>> {
+async function functionStatements(call: Statement): Promise<Statement[]> {
   if (!/\bchange_group_members\(/.test(call.sql)) return [call];
   const { rows: [fn] } = await harness.db.knex.raw(`select prosrc from pg_proc where proname = 'change_group_members'`);
   // the function's parameters in the call's order, with their types
@@ -47,31 +48,20 @@ async function functionStatements(call: { sql: string; bindings: unknown[] }): P
 }
 
 /** The statements a SCIM request sends that name `table` (reads and writes), with their bindings. */
-async function statementsOf(path: string, table: string, method = "GET", body?: unknown): Promise<Array<{ sql: string; bindings: unknown[] }>> {
-  const seen: Array<{ sql: string; bindings: unknown[] }> = [];
-  const listener = (query: { sql: string; bindings?: unknown[] }) => {
-    if (new RegExp(`\\b${table}\\b`).test(query.sql) && /^\s*(with|select|update|delete|insert)/i.test(query.sql)) seen.push({ sql: query.sql, bindings: query.bindings ?? [] });
-  };
-  const calls: Array<{ sql: string; bindings: unknown[] }> = [];
-  const callListener = (query: { sql: string; bindings?: unknown[] }) => {
-    if (/\bchange_group_members\(/.test(query.sql)) calls.push({ sql: query.sql, bindings: query.bindings ?? [] });
-  };
-  harness.db.knex.on("query", listener);
-  harness.db.knex.on("query", callListener);
-  try {
+async function statementsOf(path: string, table: string, method = "GET", body?: unknown): Promise<Statement[]> {
+  const ran = await statementsDuring(harness.db.knex, async () => {
     const response = await client.request(method, path, body);
     expect(response.status, JSON.stringify(response.body)).toBeLessThan(300);
-  } finally {
-    harness.db.knex.removeListener("query", listener);
-    harness.db.knex.removeListener("query", callListener);
-  }
-  for (const call of calls) seen.push(...(await functionStatements(call)).filter((st) => new RegExp(`\\b${table}\\b`).test(st.sql)));
+  });
+  const names = (sql: string) => new RegExp(`\\b${table}\\b`).test(sql);
+  const seen: Statement[] = ran.filter((st) => names(st.sql) && /^\s*(with|select|update|delete|insert)/i.test(st.sql));
+  for (const call of ran.filter((st) => /\bchange_group_members\(/.test(st.sql))) seen.push(...(await functionStatements(call)).filter((st) => names(st.sql)));
   expect(seen.length, `no statement on ${table} for ${path}`).toBeGreaterThan(0);
   return seen;
 }
 
 /** The scans of `table` in the plan PostgreSQL chooses for the statement, as "<node type> <index>". */
-async function scansOf(statement: { sql: string; bindings: unknown[] }, table: string): Promise<string[]> {
+async function scansOf(statement: Statement, table: string): Promise<string[]> {
   // knex reports pg statements with $n placeholders; explain them as sent (EXPLAIN without ANALYZE runs nothing)
   const text = statement.sql.replace(/\$(\d+)/g, "?");
   const result = await harness.db.knex.raw(`explain (format json) ${text}`, statement.bindings as never[]);

@@ -4,6 +4,7 @@
 // walk left out; and page N of a sequential walk reads its page, not the N × count rows before it.
 import { afterAll, beforeAll, expect, test } from "vitest";
 import { startScimHarness, type ScimClient, type ScimHarness } from "../support/scim-harness.ts";
+import { statementsDuring } from "../support/statements-during.ts";
 
 const CORE = "urn:ietf:params:scim:schemas:core:2.0:User";
 const USERS = 1_000;
@@ -107,12 +108,8 @@ function pageScans(plan: PlanNode, inSubquery = false): PlanNode[] {
 test("the next page of a sequential walk is read by keyset: it reads one page of rows, not the rows before it", async () => {
   const client = await tenantWithUsers("walk-keyset", USERS);
   for (let startIndex = 1; startIndex <= 801; startIndex += PAGE) await page(client, startIndex);
-  const statements: Array<{ sql: string; bindings: unknown[] }> = [];
-  const listener = (q: { sql: string; bindings?: unknown[] }) => {
-    if (/from idp_users u/.test(q.sql)) statements.push({ sql: q.sql, bindings: q.bindings ?? [] });
-  };
-  harness.db.knex.on("query", listener);
-  const answer = await page(client, 901).finally(() => harness.db.knex.removeListener("query", listener));
+  let answer!: Awaited<ReturnType<typeof page>>;
+  const statements = (await statementsDuring(harness.db.knex, async () => (answer = await page(client, 901)))).filter((st) => /from idp_users u/.test(st.sql));
   expect(answer.Resources!.map((r) => r.userName)).toEqual(Array.from({ length: PAGE }, (_, i) => nameOf(901 + i)));
   expect(statements).toHaveLength(1);
   const { sql, bindings } = statements[0]!;

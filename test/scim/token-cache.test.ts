@@ -5,6 +5,7 @@
 import { afterAll, beforeAll, expect, test } from "vitest";
 import { ScimTokenCache, SCIM_TOKENS_CHANGED_CHANNEL } from "../../src/accounts/scim-token-cache.ts";
 import { scimClient, startScimHarness, type ScimClient, type ScimHarness } from "../support/scim-harness.ts";
+import { statementsDuring } from "../support/statements-during.ts";
 
 let harness: ScimHarness;
 beforeAll(async () => {
@@ -16,17 +17,7 @@ afterAll(async () => {
 
 /** Token lookups issued while `work` runs. */
 async function tokenLookups(work: () => Promise<unknown>): Promise<number> {
-  let lookups = 0;
-  const count = (query: { sql: string }) => {
-    if (/from scim_tokens t join directory_connections/.test(query.sql)) lookups++;
-  };
-  harness.db.knex.on("query", count);
-  try {
-    await work();
-  } finally {
-    harness.db.knex.off("query", count);
-  }
-  return lookups;
+  return (await statementsDuring(harness.db.knex, work)).filter((st) => /from scim_tokens t join directory_connections/.test(st.sql)).length;
 }
 
 const admin = (method: string, path: string, body?: unknown) => fetch(`${harness.url}/admin/v1${path}`, {
