@@ -26,13 +26,15 @@
 //      @microsoft/microsoft-graph-client and @azure/identity, one credential kept across pulls as in production):
 //      an initial full round on a generated tenant (20,000 users, 500 groups, 60,000 memberships), folded in memory and
 //      then again streamed into the staging tables as a tenant's first scheduled pull makes it (streamFullDeltaRound;
-//      wall time, RSS and heap growth of each, no target: the figures say what streaming saves), then 500 changes
+//      wall time, RSS and heap growth of each, and of the round read and thrown away page by page, which is what the
+//      fake, in this process, and the Graph client hold by themselves; no target), then 500 changes
 //      (150 attribute changes, 100 accountEnabled=false, 50 soft deletes, 100 membership adds, 100 removes) and a
 //      round from the stored deltaLinks. Target: ≤ 20 calls (and ≤ 30 s). Baseline: the initial full round.
 //   3. prints a table (measure, idsync, baseline, ratio, target, verdict) and writes bench/results/pulls.json.
 // Settings: BENCH_PULL_USERS (50,000), BENCH_PULL_DELETED (users ÷ 50), BENCH_PULL_GROUPS (5,000), BENCH_PULL_MEMBERSHIPS
 // (500,000), BENCH_PULL_CONCURRENCY (10, idsync's default), BENCH_GRAPH_USERS (20,000), BENCH_GRAPH_GROUPS (500),
-// BENCH_GRAPH_MEMBERSHIPS (60,000), BENCH_GRAPH_CHANGES (500), BENCH_PULL_SKIP_GRAPH=1 (skips part 2: pulls.json's graph is
+// BENCH_GRAPH_MEMBERSHIPS (60,000), BENCH_GRAPH_CHANGES (500), BENCH_PULL_RETAINED=1 (the Graph full round's heap kept after a GC,
+// every 100 pages; slow), BENCH_PULL_SKIP_GRAPH=1 (skips part 2: pulls.json's graph is
 // null; bench/curves.ts sets it, since the Graph tenant does not grow with the Google sizes it steps through).
 // Exits 0 whether targets pass or not, 1 when a step fails.
 import { fork, type ChildProcess } from "node:child_process";
@@ -78,6 +80,7 @@ const GRAPH = { users: num("BENCH_GRAPH_USERS", 20_000), groups: num("BENCH_GRAP
 const FAKE_QUOTA_PER_MINUTE = 100_000_000;
 const TARGETS = { callsOverMinimum: 1.1, graphCalls: 20, graphSeconds: 30, streamingOverBare: 1.2, streamingRssMiB: USERS > 100_000 ? 150 : 80 };
 const SKIP_GRAPH = process.env.BENCH_PULL_SKIP_GRAPH === "1";
+const RETAINED = process.env.BENCH_PULL_RETAINED === "1";
 const IN_MEMORY = process.env.BENCH_PULL_IN_MEMORY ? process.env.BENCH_PULL_IN_MEMORY === "1" : USERS <= 100_000;
 const PULL_DB_URL = process.env.BENCH_PULL_DATABASE_URL || (() => {
   const url = new URL(process.env.BENCH_DATABASE_URL || "postgres://postgres@127.0.0.1:5432/postgres");
@@ -117,6 +120,27 @@ async function withRss<T>(work: () => Promise<T>): Promise<Measured<T>> {
   } finally {
     if (!peaks) sampler.stop();
   }
+}
+
+/**
+ * With BENCH_PULL_RETAINED=1: the heap still in use after a full GC, taken every 100 pages of a walk, at
+ * its largest. Peak heap counts garbage V8 has not collected yet; this counts only what is kept. Off by
+ * default: the GCs make the walk several times slower.
+ */
+function retainedHeap() {
+  const start = process.memoryUsage().heapUsed;
+  let pages = 0;
+  let max = 0;
+  return {
+    page(): void {
+      if (!RETAINED || ++pages % 100 !== 0) return;
+      collectGarbage();
+      max = Math.max(max, process.memoryUsage().heapUsed - start);
+    },
+    get maxMiB(): number | null {
+      return RETAINED ? mib(max) : null;
+    },
+  };
 }
 
 // ---- the Google fake, in a child process ---------------------------------------------------------------------------
@@ -423,20 +447,37 @@ async function graphStep(setFake: (fake: GraphFake) => void) {
       const staging = await PullStaging.open(knex, scope, null);
       const stream = streamFullDeltaRound(config, deps);
       try {
-        for await (const page of stream) await staging.write(page);
+        const retained = retainedHeap();
+        for await (const page of stream) {
+          await staging.write(page);
+          retained.page();
+        }
         await staging.finish();
-        return { calls: stream.calls, counts: await countStagedPull(knex, scope, staging.stageId) };
+        return { calls: stream.calls, counts: await countStagedPull(knex, scope, staging.stageId), retainedMiB: retained.maxMiB };
       } finally {
         await staging.drop();
       }
     });
   });
+  // the same round read and thrown away page by page: what the in-process fake and the Graph client hold by themselves
+  const discarded = await withRss(async () => {
+    const retained = retainedHeap();
+    let pages = 0;
+    for await (const _page of streamFullDeltaRound(config, deps)) {
+      pages += 1;
+      retained.page();
+    }
+    return { pages, retainedMiB: retained.maxMiB };
+  });
+  const kept = (miB: number | null) => (miB === null ? "" : `, ${fixed(miB)} MiB kept after GC at most (BENCH_PULL_RETAINED=1)`);
+  log(`  the same full round read and discarded page by page (the fake's and the client's share): ${ms(discarded.wallMs)}, ${discarded.result.pages} pages, ` +
+    `heap +${fixed(discarded.heapGrowthMiB)} MiB at peak${kept(discarded.result.retainedMiB)}`);
   const { counts } = streamed.result;
   if (counts.listedUsers !== GRAPH.users || counts.groups !== GRAPH.groups || counts.memberships !== initial.addedMemberships.length) {
     throw new Error(`the streamed Graph round is not the tenant: ${JSON.stringify(counts)}`);
   }
   log(`  the same full round streamed into staging: ${ms(streamed.wallMs)}, ${streamed.result.calls} calls, ` +
-    `RSS +${fixed(streamed.growthMiB)} MiB, heap +${fixed(streamed.heapGrowthMiB)} MiB at peak; staged counts checked against the tenant`);
+    `RSS +${fixed(streamed.growthMiB)} MiB, heap +${fixed(streamed.heapGrowthMiB)} MiB at peak${kept(streamed.result.retainedMiB)}; staged counts checked against the tenant`);
 
   const changes = applyChanges(generated, GRAPH.changes);
   log(`  changes: ${changes.attributes} attribute changes, ${changes.disabled} accountEnabled=false, ${changes.softDeleted} soft deletes, ` +
@@ -457,7 +498,11 @@ async function graphStep(setFake: (fake: GraphFake) => void) {
   const memory = (m: Measured<unknown>) => ({ wallMs: m.wallMs, rssGrowthMiB: m.growthMiB, heapGrowthMiB: m.heapGrowthMiB });
   return {
     tenant: GRAPH, changes, initial: { wallMs: initialMs, calls: initial.calls }, incremental: { wallMs: incrementalMs, calls: next.calls, ...got },
-    fullRoundMemory: { inMemory: memory(initialRun), streamed: { ...memory(streamed), calls: streamed.result.calls } },
+    fullRoundMemory: {
+      inMemory: memory(initialRun),
+      streamed: { ...memory(streamed), calls: streamed.result.calls, retainedHeapMiB: streamed.result.retainedMiB },
+      readAndDiscarded: { ...memory(discarded), retainedHeapMiB: discarded.result.retainedMiB },
+    },
   };
 }
 
@@ -516,6 +561,7 @@ async function main(): Promise<void> {
         ratio(graph.incremental.wallMs, graph.initial.wallMs), `≤ ${TARGETS.graphSeconds} s`, graph.incremental.wallMs <= TARGETS.graphSeconds * 1000 ? "PASS" : "FAIL"],
       ["Graph full round streamed into staging: heap growth", `+${fixed(graph.fullRoundMemory.streamed.heapGrowthMiB)} MiB`,
         `+${fixed(graph.fullRoundMemory.inMemory.heapGrowthMiB)} MiB (in memory)`, ratio(graph.fullRoundMemory.streamed.heapGrowthMiB, graph.fullRoundMemory.inMemory.heapGrowthMiB), "", ""],
+      ["Graph full round read and discarded: heap growth", `+${fixed(graph.fullRoundMemory.readAndDiscarded.heapGrowthMiB)} MiB`, "(the in-process fake's and the client's share)", "", "", ""],
       ["Graph full round streamed into staging: wall time", ms(graph.fullRoundMemory.streamed.wallMs), `${ms(graph.initial.wallMs)} (in memory)`,
         ratio(graph.fullRoundMemory.streamed.wallMs, graph.initial.wallMs), "", ""]] : []),
     ];

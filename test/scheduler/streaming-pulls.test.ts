@@ -12,7 +12,7 @@ import { findAccount } from "../../src/accounts/accounts.ts";
 import { createPulledConnection } from "../../src/accounts/connections.ts";
 import { runPull } from "../../src/scheduler/pull-run.ts";
 import { fullPull } from "../../src/sources/google/full-pull.ts";
-import { deltaPull } from "../../src/sources/graph/delta-pull.ts";
+import { deltaPull, SEGMENT_ENTRIES, streamFullDeltaRound } from "../../src/sources/graph/delta-pull.ts";
 import { replaceConnectionSnapshot } from "../../src/snapshot/pulled-snapshot.ts";
 import { applyStagedPull, countStagedPull, PullStaging } from "../../src/snapshot/pull-staging.ts";
 import type { ConnectionScope } from "../../src/snapshot/connection-scope.ts";
@@ -287,6 +287,24 @@ describe("a Graph full round of 3,000 users, streamed", () => {
     expect(next.calls).toBeLessThanOrEqual(4);
     expect((await q(`select display_name from idp_users where connection_id = ? and source_id = ?`, [streamed.connectionId, someone]))[0].display_name).toBe("Renamed Person");
   }, 120_000);
+
+  test("hands its users on in pages of at most SEGMENT_ENTRIES while Graph is still being read, not the directory at once", async () => {
+    const stream = streamFullDeltaRound(configFor(fake), depsFor(fake));
+    const userPagesOfGraph = Math.ceil(3_000 / 200);
+    let users = 0;
+    let largest = 0;
+    let callsAtFirstUsers: number | undefined;
+    for await (const page of stream) {
+      if (page.kind !== "users") continue;
+      callsAtFirstUsers ??= stream.calls;
+      users += page.users.length;
+      largest = Math.max(largest, page.users.length);
+    }
+    expect(users).toBe(3_000);
+    expect(largest).toBeLessThanOrEqual(SEGMENT_ENTRIES);
+    // the first users reached the staging after a few of Graph's 15 users pages, not after all of them
+    expect(callsAtFirstUsers).toBeLessThan(userPagesOfGraph);
+  });
 
   test("a full round whose groups answer breaks after the users were staged writes nothing and leaves no staging", async () => {
     // something the round would change, so a round that wrote anything would show

@@ -130,9 +130,14 @@ export async function deltaPull(config: GraphConnectionConfig, deps: GraphPullDe
 /** The pages a full round hands a staging: what is listed, and what Graph takes back as `@removed` later in the round. */
 type PageKind = "users" | "groups" | "memberships" | "unlistedUsers" | "unlistedGroups" | "unlistedMemberships";
 
+/** Entries per page handed on: about five Graph pages of users, so the staging writes full batches. */
+export const SEGMENT_ENTRIES = 1_000;
+
 /**
  * Groups consecutive entries of one kind into pages, in the order Graph gave them: a removal that follows a
  * listing of the same object must reach the staging after it (and a listing after a removal, after that).
+ * A page is handed on when the kind changes or it holds SEGMENT_ENTRIES: a round's users are all of one
+ * kind, and without the cap they were one page, the whole directory in memory before the first write.
  */
 class PageSegments {
   private kind: PageKind | null = null;
@@ -141,7 +146,7 @@ class PageSegments {
   constructor(private readonly push: (page: FullPullPage) => Promise<void>) {}
 
   async add(kind: PageKind, item: unknown): Promise<void> {
-    if (kind !== this.kind) await this.flush();
+    if (kind !== this.kind || this.items.length >= SEGMENT_ENTRIES) await this.flush();
     this.kind = kind;
     this.items.push(item);
   }
