@@ -73,6 +73,7 @@ export async function startServer(settings: Settings, log: Logger, options: Serv
       options.onDatabaseLost?.();
     },
   });
+  let unlistenTokens: (() => Promise<void>) | undefined;
   try {
     const ran = await migrateToLatest(database.knex);
     if (ran.length > 0) log.info({ migrations: ran }, "database migrated");
@@ -80,6 +81,11 @@ export async function startServer(settings: Settings, log: Logger, options: Serv
     // a previous process killed mid-pull left its run "running" and its lease held: mark and free them
     const interrupted = await markInterruptedRuns(database.knex, { singleProcess: database.kind === "pglite" });
     if (interrupted.marked > 0 || interrupted.leasesReleased > 0) log.warn(interrupted, "runs interrupted by an earlier stop were marked failed; their connections are pulled again");
+    // verified SCIM tokens are remembered a few seconds; a revocation anywhere in the fleet ends that at
+    // once. Listening starts before the port opens: between the two, no request may arrive that nothing
+    // answers (a request with no "request" handler attached yet would hang until the client gives up)
+    const scimTokens = new ScimTokenCache();
+    unlistenTokens = await database.listen(SCIM_TOKENS_CHANGED_CHANNEL, (payload) => scimTokens.onChanged(payload));
     const server = createHttpServer();
     server.listen(settings.port, settings.host);
     await once(server, "listening");
@@ -92,9 +98,7 @@ export async function startServer(settings: Settings, log: Logger, options: Serv
     const pulls = new PullScheduler({ db: database.knex, log, depsFor: options.pullDeps });
     // rate limits are shared through PostgreSQL by every replica; the embedded database has one process
     const limitStore = database.kind === "pglite" ? new MemoryBucketStore() : new PostgresBucketStore(database.knex);
-    // verified SCIM tokens are remembered a few seconds; a revocation anywhere in the fleet ends that at once
-    const scimTokens = new ScimTokenCache();
-    const unlistenTokens = await database.listen(SCIM_TOKENS_CHANGED_CHANNEL, (payload) => scimTokens.onChanged(payload));
+    // attached before any await: a request accepted on the port must find its handler
     server.on("request", createApp({ db: database.knex, log, settings, publicUrl, pulls, limitStore, scimTokens }));
     if (settings.demoAccount && database.kind === "pglite") await createDemoAccount(database, publicUrl, announce);
     // the background (reconciles, full reconciles, pulls, webhooks) runs where the scheduler runs;
@@ -124,11 +128,12 @@ export async function startServer(settings: Settings, log: Logger, options: Serv
         await pulls.stop();
         await background?.stop();
         await statistics.stop();
-        await unlistenTokens();
+        await unlistenTokens?.();
         await database.close();
       })()),
     };
   } catch (error) {
+    await unlistenTokens?.();
     await database.close();
     throw error;
   }
