@@ -55,7 +55,8 @@ export class ScimTokenCache {
     const generation = this.generation;
     const verified = await verifyScimToken(db, token);
     if (!verified) return undefined;
-    if (generation === this.generation) {
+    // (a TTL of 0, IDSYNC_SCIM_TOKEN_CACHE_SECONDS=0: nothing is kept, every request is looked up)
+    if (generation === this.generation && this.options.ttlMs > 0) {
       const until = Math.min(now + this.options.ttlMs, verified.expiresAt?.getTime() ?? Infinity);
       if (this.entries.size >= this.options.maxEntries) this.entries.delete(this.entries.keys().next().value!);
       this.entries.set(key, { principal: verified.principal, until });

@@ -32,6 +32,12 @@ export interface Settings {
   readonly scimBodyLimitBytes: number;
   /** Largest page a SCIM list returns, whatever `count` asks for. */
   readonly scimMaxPageSize: number;
+  /**
+   * Seconds a verified SCIM token is trusted without a database lookup (src/accounts/scim-token-cache.ts);
+   * 0 looks every request's token up. A revocation ends it at once whatever this says, unless the replica
+   * has lost its notifications, when this is how late the revocation can take effect.
+   */
+  readonly scimTokenCacheSeconds: number;
   /** Per-SCIM-token request rate, for the whole fleet (src/limits): refill per second and burst. */
   readonly scimRateLimit: { readonly ratePerSecond: number; readonly burst: number };
   /** When every account's full reconcile is queued (cron, UTC); its jobs spread over the slot. */
@@ -141,6 +147,7 @@ export function loadSettings(env: Env = process.env): Settings {
     logLevel: env.LOG_LEVEL || "info",
     scimBodyLimitBytes: integer(env, "IDSYNC_SCIM_BODY_LIMIT", 4 * 1024 * 1024, 1024, 64 * 1024 * 1024),
     scimMaxPageSize: integer(env, "IDSYNC_SCIM_MAX_PAGE_SIZE", 1000, 1, 10_000),
+    scimTokenCacheSeconds: integer(env, "IDSYNC_SCIM_TOKEN_CACHE_SECONDS", 5, 0, 60),
     // Entra sends up to 25 requests per second per tenant; leave it four times that, bursts of ten seconds
     scimRateLimit: Object.freeze({
       ratePerSecond: integer(env, "IDSYNC_SCIM_RATE_LIMIT", 100, 1, 1_000_000),

@@ -84,7 +84,7 @@ export async function startServer(settings: Settings, log: Logger, options: Serv
     // verified SCIM tokens are remembered a few seconds; a revocation anywhere in the fleet ends that at
     // once. Listening starts before the port opens: between the two, no request may arrive that nothing
     // answers (a request with no "request" handler attached yet would hang until the client gives up)
-    const scimTokens = new ScimTokenCache();
+    const scimTokens = new ScimTokenCache({ ttlMs: settings.scimTokenCacheSeconds * 1000 });
     unlistenTokens = await database.listen(SCIM_TOKENS_CHANGED_CHANNEL, (payload) => scimTokens.onChanged(payload));
     const server = createHttpServer();
     server.listen(settings.port, settings.host);

@@ -6,6 +6,12 @@ import { afterAll, beforeAll, expect, test } from "vitest";
 import { ScimTokenCache, SCIM_TOKENS_CHANGED_CHANNEL } from "../../src/accounts/scim-token-cache.ts";
 import { scimClient, startScimHarness, type ScimClient, type ScimHarness } from "../support/scim-harness.ts";
 import { statementsDuring } from "../support/statements-during.ts";
+import { createFaultStore } from "../soak/serve-child.ts";
+import { loadSettings } from "../../src/config/settings.ts";
+import { createLogger } from "../../src/log/logger.ts";
+import { startServer } from "../../src/http/server.ts";
+import { createAccount } from "../../src/accounts/accounts.ts";
+import { createScimConnection } from "../../src/accounts/connections.ts";
 
 let harness: ScimHarness;
 beforeAll(async () => {
@@ -41,6 +47,11 @@ test("a working token is looked up once, then trusted; an unknown one is looked 
   })).toBe(1);
   expect(await tokenLookups(async () => {
     for (let i = 0; i < 3; i++) expect(await cache.verify(harness.db.knex, `${client.token}x`)).toBeUndefined();
+  })).toBe(3);
+  // IDSYNC_SCIM_TOKEN_CACHE_SECONDS=0: every request is looked up
+  const uncached = new ScimTokenCache({ ttlMs: 0 });
+  expect(await tokenLookups(async () => {
+    for (let i = 0; i < 3; i++) expect(await uncached.verify(harness.db.knex, client.token)).toMatchObject({ connectionId: client.connectionId });
   })).toBe(3);
 });
 
@@ -104,3 +115,26 @@ test("a lookup under way when a connection is forgotten does not cache what it r
   });
   expect(lookups).toBe(2);
 });
+
+test("idsync serve hears a revocation written by another writer, though it trusts verified tokens for a minute", async () => {
+  // `idsync serve` as it starts, on a database of its own, with IDSYNC_SCIM_TOKEN_CACHE_SECONDS at its
+  // maximum: within the 10 s the poll allows, only the notification its listener hears can end the trust
+  const store = await createFaultStore();
+  const settings = loadSettings(store.env({ LOG_LEVEL: "silent", PORT: "0", HOST: "127.0.0.1", IDSYNC_DEMO: "false", IDSYNC_SCIM_TOKEN_CACHE_SECONDS: "60" }));
+  const running = await startServer(settings, createLogger("silent"), { scheduler: false, announce: () => undefined });
+  // the other writer: a pool of its own on PostgreSQL (as another replica or psql); the embedded
+  // database admits one process, so there the server's own handle, past its admin API
+  const other = store.kind === "postgres" ? await store.open() : { knex: running.database.knex, close: async () => undefined };
+  try {
+    await createAccount(other.knex, { slug: "served", domains: ["served.example.com"] }, "test");
+    const issued = await createScimConnection(other.knex, "served", undefined, "test");
+    const status = async () => (await fetch(`${running.url}/scim/v2/Users?count=1`, { headers: { authorization: `Bearer ${issued.token}` } })).status;
+    expect(await status()).toBe(200); // verified, and now trusted for 60 s
+    await other.knex.raw("update scim_tokens set revoked_at = now() where connection_id = ?", [issued.connection.id]);
+    expect(await eventually(async () => (await status()) === 401)).toBe(true);
+  } finally {
+    await other.close();
+    await running.close();
+    await store.drop();
+  }
+}, 60_000);

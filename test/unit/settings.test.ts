@@ -31,3 +31,11 @@ test("IDSYNC_FULL_RECONCILE_SCHEDULE: every ten minutes by default; any cron exp
   expect(loadSettings({ IDSYNC_FULL_RECONCILE_SCHEDULE: "*/2 * * * *" }).fullReconcileSchedule).toBe("*/2 * * * *");
   expect(() => loadSettings({ IDSYNC_FULL_RECONCILE_SCHEDULE: "every 2 minutes" })).toThrow(/^IDSYNC_FULL_RECONCILE_SCHEDULE: expected a cron expression/);
 });
+
+test("IDSYNC_SCIM_TOKEN_CACHE_SECONDS: 5 by default, 0 to 60; beyond that one ConfigError naming it", () => {
+  expect(loadSettings({}).scimTokenCacheSeconds).toBe(5);
+  expect(loadSettings({ IDSYNC_SCIM_TOKEN_CACHE_SECONDS: "0" }).scimTokenCacheSeconds).toBe(0);
+  for (const wrong of ["61", "-1", "soon"]) {
+    expect(() => loadSettings({ IDSYNC_SCIM_TOKEN_CACHE_SECONDS: wrong }), wrong).toThrow(/^IDSYNC_SCIM_TOKEN_CACHE_SECONDS: expected a whole number from 0 to 60/);
+  }
+});

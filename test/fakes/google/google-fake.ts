@@ -38,6 +38,8 @@ export interface RecordedRequest {
   readonly path: string;
   readonly query: Record<string, string>;
   readonly status: number;
+  /** The request's headers as received (lower-case names): which HTTP client sent it shows here. */
+  readonly headers: http.IncomingHttpHeaders;
 }
 
 export interface FakeCalls {
@@ -275,7 +277,7 @@ export async function startGoogleFake(options: GoogleFakeOptions = {}): Promise<
       .then(async (out) => {
         if (knobs.latencyMs > 0) await new Promise((r) => setTimeout(r, knobs.latencyMs));
         if (isApi) inFlight -= 1;
-        requests.push({ method: req.method ?? "GET", path: url.pathname, query: Object.fromEntries(url.searchParams), status: out.status });
+        requests.push({ method: req.method ?? "GET", path: url.pathname, query: Object.fromEntries(url.searchParams), status: out.status, headers: req.headers });
         if ("reset" in out && out.reset) return void req.socket.destroy();
         res.writeHead(out.status, { "content-type": "application/json; charset=UTF-8", ...(out.headers ?? {}) });
         res.end(JSON.stringify(out.body));

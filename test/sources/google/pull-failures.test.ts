@@ -56,9 +56,13 @@ describe("retried", () => {
       try {
         fake.knobs.fail("users", "connectionReset", "connectionReset");
         const before = fake.calls.api;
+        const seen = fake.requests.length;
         const pull = await fullPull(connectionFor(fake), testDeps());
         expect(pull.users.length).toBeGreaterThan(0);
         expect(fake.calls.api - before).toBe(BASELINE + 2);
+        // which client made the calls: Node's fetch (undici) sends Sec-Fetch-Mode on every request, node-fetch never does
+        const clients = new Set(fake.requests.slice(seen).map((r) => (r.headers["sec-fetch-mode"] ? "Node's fetch" : "node-fetch")));
+        expect([...clients]).toEqual([proxied ? "node-fetch" : "Node's fetch"]);
       } finally {
         for (const [name, value] of Object.entries(saved)) {
           if (value === undefined) delete process.env[name];
