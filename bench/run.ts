@@ -33,7 +33,7 @@ import { fileURLToPath } from "node:url";
 import path from "node:path";
 import { describeDeath, freePort, killAllChildrenNow, startChild, stopAllChildren, waitHealthy, type Child } from "./processes.ts";
 import { closeAgent, preload, request, userName, LARGE_GROUP_SIZE, POOL_START, SMALL_GROUP_SIZE, USER_COUNT } from "./preload.ts";
-import { CONNECTIONS, poolCycles, runWorkload, walkUsers, WARMUP_SECONDS, WORKLOADS, type PagingStats, type RunStats, type WorkloadSetup } from "./workloads.ts";
+import { CONNECTIONS, patchedGroup, poolCycles, runWorkload, walkUsers, WARMUP_SECONDS, WORKLOADS, type PagingStats, type RunStats, type WorkloadSetup } from "./workloads.ts";
 import { evaluateTargets, machineInfo, renderReport, writeResults, type WorkloadResult } from "./report.ts";
 import { staleCopies } from "./baseline-sql.ts";
 import { benchSql, benchUrl, createBenchDatabase, DB_NAME, dropBenchDatabase, freeze, IDSYNC_APPLICATION, thaw } from "./bench-db.ts";
@@ -171,7 +171,7 @@ async function main(): Promise<void> {
   // re-adds them (a no-op), which is cheaper
   const poolIds = loaded.userIds.slice(POOL_START);
   const resetPool = async (workload: string) => {
-    const groupId = workload === "patch-small" ? loaded.smallGroupId : workload === "patch-large" ? loaded.largeGroupId : undefined;
+    const groupId = patchedGroup(workload, loaded);
     if (groupId) await benchSql("delete from idp_group_members where group_id = $1 and member_id = any($2::uuid[])", [groupId, poolIds]);
   };
   for (const workload of workloads) {

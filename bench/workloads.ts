@@ -51,6 +51,11 @@ const postCounter: Record<Side, number> = { idsync: 0, baseline: 0 };
 export const poolCycles = (): Record<string, number> =>
   Object.fromEntries(Object.entries(poolCursor).map(([k, v]) => [k, Math.floor(v / (USER_COUNT - POOL_START))]));
 
+/** The group a PATCH workload adds members to (undefined for the others). */
+export function patchedGroup(workload: string, setup: Pick<WorkloadSetup, "smallGroupId" | "largeGroupId">): string | undefined {
+  return workload === "patch-small" ? setup.smallGroupId : workload === "patch-large" ? setup.largeGroupId : undefined;
+}
+
 function requestsFor(workload: WorkloadName, side: Side, setup: WorkloadSetup): RequestSpec[] {
   const poolSize = USER_COUNT - POOL_START;
   const nextPoolUser = (key: WorkloadName) => setup.userIds[POOL_START + (poolCursor[key]!++ % poolSize)]!;
@@ -73,7 +78,7 @@ function requestsFor(workload: WorkloadName, side: Side, setup: WorkloadSetup): 
       }];
     case "patch-small":
     case "patch-large": {
-      const groupId = workload === "patch-small" ? setup.smallGroupId : setup.largeGroupId;
+      const groupId = patchedGroup(workload, setup)!;
       return [{
         method: "PATCH", path: `/scim/v2/Groups/${groupId}`,
         setupRequest: (req: RawRequest) => ({ ...req, body: addMembersBody([nextPoolUser(workload)]) }),
