@@ -6,6 +6,7 @@ import { runSql } from "../db/run-sql.ts";
 import { columnArrays, runChunkedColumns, unnestRows, type Columns } from "../db/chunked-columns.ts";
 import type { Executor } from "../snapshot/connection-scope.ts";
 import type { PlanAction } from "./plan.ts";
+import type { AnalyzedTable, WrittenRows } from "../db/table-statistics.ts";
 
 export interface ApplyContext {
   readonly accountId: string;
@@ -256,3 +257,20 @@ export const APPLY_BATCH: { [T in PlanAction["type"]]: Batch<T> } = {
   revoke_domain: revokeDomains, narrow_key: narrowKeys, revoke_key: revokeKeys, revoke_sessions: revokeSessions,
   revoke_invitations: revokeInvitations, suspend_member: suspendMembers, delete_member: deleteMembers, alert: raiseAlerts,
 };
+
+/** The tables with planner statistics (src/db/table-statistics.ts) that each action type's batch writes a row of. */
+const TABLES_WRITTEN: { [T in PlanAction["type"]]: readonly AnalyzedTable[] } = {
+  create_user: ["users", "user_identities"], link_identity: ["user_identities"], update_email: ["users"], add_member: ["memberships"],
+  reactivate_member: ["memberships"], change_role: ["memberships"], transfer_ownership: ["memberships"], grant_domain: ["domain_grants"],
+  change_access: ["domain_grants"], revoke_domain: ["domain_grants"], narrow_key: ["api_keys"], revoke_key: ["api_keys"],
+  revoke_sessions: ["sessions"], revoke_invitations: ["invitations"], suspend_member: ["memberships"], delete_member: ["memberships", "domain_grants"], alert: [],
+};
+
+/** Rows an apply changed, by table, from its actions by type (at least one row per action). */
+export function rowsWritten(appliedByType: Readonly<Record<string, number>>): WrittenRows {
+  const rows: WrittenRows = {};
+  for (const [type, n] of Object.entries(appliedByType)) {
+    for (const table of TABLES_WRITTEN[type as PlanAction["type"]] ?? []) rows[table] = (rows[table] ?? 0) + n;
+  }
+  return rows;
+}

@@ -3,6 +3,7 @@
 // lock on the account; a full run plans before taking it (see reconcileInTransaction).
 import type { Knex } from "knex";
 import { runSql } from "../db/run-sql.ts";
+import { analyzeAfterBulkWrite } from "../db/table-statistics.ts";
 import { planAccountWithFactsInTurns, type AccountPlanInput } from "./plan-account.ts";
 import type { Plan, PlanAction } from "./plan.ts";
 import { loadPlanInput } from "./load-account-state.ts";
@@ -11,6 +12,7 @@ import type { AccountPolicy } from "../mapping/mapping-rules.ts";
 import { NEW_VERSION, PersonNotInRunError, reconcileStep, RunNotOpenError, type PlannedRemoval, type StepResult } from "./held-change-set.ts";
 import { loadBrakeState, removeRejections, writeNewVersion, writeSettlement } from "./brake-store.ts";
 import { applyPlan } from "./apply-plan.ts";
+import { rowsWritten } from "./apply-batches.ts";
 import { coverageOf, resolveStaleAlerts } from "./stale-alerts.ts";
 import { countReconcileRun } from "../metrics/metrics.ts";
 
@@ -116,6 +118,8 @@ export async function reconcileAccount(db: Knex, accountId: string, options: Rec
   for (const action of applied) appliedByType[action.type] = (appliedByType[action.type] ?? 0) + 1;
   // counted once committed: a rolled-back run applied nothing
   if (!options.dryRun) countReconcileRun(result.status, appliedByType);
+  // a first apply fills the membership tables from empty: the next run must not plan on their old statistics
+  if (!options.dryRun) await analyzeAfterBulkWrite(db, rowsWritten(appliedByType));
   return { ...result, appliedByType };
 }
 

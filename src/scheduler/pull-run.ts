@@ -8,6 +8,7 @@
 // A dry run does the same writes and plans inside a transaction it then rolls back.
 import type { Knex } from "knex";
 import { runSql } from "../db/run-sql.ts";
+import { analyzeAfterBulkWrite } from "../db/table-statistics.ts";
 import { checkConnectionConfig, type ConnectionConfig } from "../sources/connection-config.ts";
 import { streamFullPull } from "../sources/google/full-pull.ts";
 import { departurePull } from "../sources/google/departure-pull.ts";
@@ -244,6 +245,10 @@ export async function runPull(db: Knex, connectionId: string, options: PullOptio
     const durationMs = performance.now() - started;
     if (!written) return { runId, status: "dry-run", calls, durationMs, counts: {}, plan };
     const counts = { ...written.pulled, ...written.write.counts, activeUsers: written.counts.users, memberships: written.counts.memberships, transactionMs };
+    // the reconcile below plans on the snapshot tables this pull may just have filled
+    const w = written.write.counts;
+    await analyzeAfterBulkWrite(db, { idp_users: w.usersWritten + w.usersTombstoned, idp_groups: w.groupsWritten + w.groupsTombstoned,
+      idp_group_members: w.membershipsAdded + w.membershipsRemoved });
     let reconcile: PullResult["reconcile"];
     if (written.changed) {
       progress("reconciling the account");
