@@ -13,7 +13,8 @@
 //   4. prints the points and the growth, draws docs/curves/*.svg (bench/curve-chart.ts) and rewrites the section of
 //      docs/performance.md between <!-- curves:start --> and <!-- curves:end --> (bench/curve-doc.ts)
 // Settings: BENCH_CURVE_SIZES (default 10000,100000; at 1000000 the reconcile bench takes about 10 minutes and the
-// pull bench does not finish, see docs/performance.md; empty: run nothing, redraw from curves.json), BENCH_CURVE_BENCHES (reconcile,pulls), BENCH_CURVE_DEADLINE (an ISO time: a child still running
+// pull bench about 5, see docs/performance.md; empty: run nothing, redraw from curves.json), BENCH_CURVE_BENCHES
+// (reconcile,pulls), BENCH_CURVE_DEADLINE (an ISO time: a child still running
 // then is stopped and its point recorded as not measured), BENCH_CURVE_HEAP_MIB (--max-old-space-size for the children
 // above 100,000 users; default 16384: Node's own limit here is about 4 GiB, see docs/performance.md). Exits 1 when a
 // child bench failed.

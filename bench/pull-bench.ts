@@ -34,7 +34,8 @@
 // Settings: BENCH_PULL_USERS (50,000), BENCH_PULL_DELETED (users ÷ 50), BENCH_PULL_GROUPS (5,000), BENCH_PULL_MEMBERSHIPS
 // (500,000), BENCH_PULL_CONCURRENCY (10, idsync's default), BENCH_GRAPH_USERS (20,000), BENCH_GRAPH_GROUPS (500),
 // BENCH_GRAPH_MEMBERSHIPS (60,000), BENCH_GRAPH_CHANGES (500), BENCH_PULL_RETAINED=1 (the Graph full round's heap kept after a GC,
-// every 100 pages; slow), BENCH_PULL_SKIP_GRAPH=1 (skips part 2: pulls.json's graph is
+// every 100 pages; slow), BENCH_CPU_PROF=1 (profiles the streaming Google runs: bench/results/pull-google-streaming-N.cpuprofile
+// and a summary printed; slows them down), BENCH_PULL_SKIP_GRAPH=1 (skips part 2: pulls.json's graph is
 // null; bench/curves.ts sets it, since the Graph tenant does not grow with the Google sizes it steps through).
 // Exits 0 whether targets pass or not, 1 when a step fails.
 import { fork, type ChildProcess } from "node:child_process";
@@ -44,7 +45,10 @@ import { fileURLToPath } from "node:url";
 import v8 from "node:v8";
 import vm from "node:vm";
 import { auth } from "@googleapis/admin";
+import { Session } from "node:inspector/promises";
+import { writeFileSync } from "node:fs";
 import { fixed, machineInfo, table, writeResults } from "./report.ts";
+import { renderProfile, summariseProfile } from "./profile-summary.ts";
 import { sampleMemory, usedHeap } from "./memory-sampler.ts";
 import { BENCH_ADMIN, BENCH_TOKEN, type DirectoryShape, type FakeStats } from "./pull-bench-google-fake.ts";
 import pg from "pg";
@@ -81,6 +85,7 @@ const FAKE_QUOTA_PER_MINUTE = 100_000_000;
 const TARGETS = { callsOverMinimum: 1.1, graphCalls: 20, graphSeconds: 30, streamingOverBare: 1.2, streamingRssMiB: USERS > 100_000 ? 150 : 80 };
 const SKIP_GRAPH = process.env.BENCH_PULL_SKIP_GRAPH === "1";
 const RETAINED = process.env.BENCH_PULL_RETAINED === "1";
+const PROFILE = process.env.BENCH_CPU_PROF === "1";
 const IN_MEMORY = process.env.BENCH_PULL_IN_MEMORY ? process.env.BENCH_PULL_IN_MEMORY === "1" : USERS <= 100_000;
 const PULL_DB_URL = process.env.BENCH_PULL_DATABASE_URL || (() => {
   const url = new URL(process.env.BENCH_DATABASE_URL || "postgres://postgres@127.0.0.1:5432/postgres");
@@ -90,6 +95,28 @@ const PULL_DB_URL = process.env.BENCH_PULL_DATABASE_URL || (() => {
 const log = (line: string) => process.stdout.write(`${line}\n`);
 const ms = (n: number) => `${fixed(n)} ms`;
 const mib = (bytes: number) => bytes / 2 ** 20;
+
+// ---- profile ---------------------------------------------------------------------------------------------------------
+
+/** Runs `work` under the V8 CPU profiler (BENCH_CPU_PROF=1), writes bench/results/<name>.cpuprofile and prints its summary. */
+async function profiled<T>(name: string, work: () => Promise<T>): Promise<T> {
+  if (!PROFILE) return work();
+  const session = new Session();
+  session.connect();
+  await session.post("Profiler.enable");
+  await session.post("Profiler.setSamplingInterval", { interval: 500 });
+  await session.post("Profiler.start");
+  try {
+    return await work();
+  } finally {
+    const { profile } = await session.post("Profiler.stop");
+    session.disconnect();
+    const file = path.join(ROOT, "bench", "results", `${name}.cpuprofile`);
+    mkdirSync(path.dirname(file), { recursive: true });
+    writeFileSync(file, JSON.stringify(profile));
+    log(renderProfile(name, summariseProfile(file, 25)));
+  }
+}
 
 // ---- memory ---------------------------------------------------------------------------------------------------------
 
@@ -328,7 +355,7 @@ async function googleStep(fake: GoogleFakeChild) {
     const runs: Array<Measured<StreamedRun>> = [];
     for (const label of ["into an empty snapshot", "again, nothing changed"]) {
       await fake.reset();
-      const run = await withRss(() => streamedPull(knex, scope, config, deps));
+      const run = await withRss(() => profiled(`pull-google-streaming-${runs.length + 1}`, () => streamedPull(knex, scope, config, deps)));
       const fakeStats = await fake.stats();
       const c = run.result.counts;
       const got = { users: c.listedUsers, groups: c.groups, memberships: c.memberships };
