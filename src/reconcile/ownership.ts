@@ -59,7 +59,8 @@ export function planOwnership(targets: Map<string, Target>, actual: ActualState,
 
   const departing = owner.managedBy !== null && (!ownerTarget || ownerTarget.role === null);
   if (!departing) {
-    if (ownerTarget && candidates.length === 0) ownerTarget.role = "owner"; // never demote the only owner
+    // never demote the only owner: with no owner rule, or with several (a conflict changes nothing)
+    if (ownerTarget) ownerTarget.role = "owner";
     return { actions, handled, roleAfterTransfer: roles };
   }
   // "departed" only when the IdP says so; an owner the rules no longer map (a rules change) is told apart

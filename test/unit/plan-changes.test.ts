@@ -161,6 +161,13 @@ describe("ownership", () => {
     expect(changesOf({ actions, manualMembers: [], warnings: [] })).toEqual([]);
     expect(actions).toContainEqual(expect.objectContaining({ type: "alert", kind: "owner_conflict" }));
   });
+  test("a conflict over ownership leaves the owner the owner, even when another rule maps them to admin", () => {
+    // found by the property test: the owner mapped to Admins, two others in Owners; the plan demoted the only owner
+    const bob = member("bob", "admin");
+    const actions = plan(snapshot([idpUser("olga"), idpUser("adm"), idpUser("bob")], { Owners: ["adm", "bob"], Admins: ["olga"] }), actual([owner, adm, bob, BYSTANDER])).actions;
+    expect(changesOf({ actions, manualMembers: [], warnings: [] })).toEqual([]);
+    expect(actions).toContainEqual(expect.objectContaining({ type: "alert", kind: "owner_conflict" }));
+  });
   test("an owner rule matching nobody changes nothing", () => {
     expect(planned(snapshot([idpUser("olga"), idpUser("adm")], { Admins: ["adm", "olga"] }), actual([owner, adm, BYSTANDER]))).toEqual([]);
   });

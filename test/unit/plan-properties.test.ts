@@ -29,6 +29,13 @@ const scenario = fc.record({
 
 type Scenario = typeof scenario extends fc.Arbitrary<infer T> ? T : never;
 
+const person = (name: string, groups: string[]): Scenario["people"][number] => ({ name, inIdp: true, active: true, deleted: false, groups, member: undefined });
+/** Counterexamples fast-check found once, replayed on every run (CI, 4 December: seed -1721904136). */
+const FOUND: Array<[Scenario]> = [
+  // the departed owner hands over to the successor while two others are in Owners: the next plan demoted the new owner
+  [{ people: [person("bob", ["Owners"]), person("cy", ["Owners"]), person("ann", ["Admins"])], ownerInIdp: false, ownerActive: false, successor: "ann", orgKeys: "revoke", linkByEmail: false }],
+];
+
 function build(s: Scenario) {
   const users = [idpUser("olga", { active: s.ownerActive }), ...s.people.filter((p) => p.inIdp).map((p) => idpUser(p.name, { active: p.active, deleted: p.deleted }))];
   const groups: Record<string, string[]> = Object.fromEntries(GROUPS.map((g) => [g, s.people.filter((p) => p.inIdp && p.groups.includes(g)).map((p) => p.name)]));
@@ -69,6 +76,8 @@ test("over random accounts: one owner, keys within their creator's access, manua
     const plan = planAccount({ snapshot: snap, rules: ruleSet, domains: DOMAINS, actual: state, now: NOW });
     const after = applyModel(state, plan, NOW);
     expect([...after.members.values()].filter((m) => m.role === "owner")).toHaveLength(1);
+    // ownership moves only by a transfer: no plan demotes the owner on its own
+    expect(plan.actions.filter((a) => a.type === "change_role" && a.from === "owner")).toEqual([]);
     expect(keyInvariantHolds(after, s.orgKeys)).toBe(true);
     for (const m of state.members.values()) {
       if (m.managedBy !== null) continue;
@@ -79,5 +88,5 @@ test("over random accounts: one owner, keys within their creator's access, manua
     }
     const again = planAccount({ snapshot: snap, rules: ruleSet, domains: DOMAINS, actual: after, now: NOW });
     expect(changesOf(again)).toEqual([]);
-  }), { numRuns: Number(process.env.PROPERTY_RUNS ?? 500) });
+  }), { numRuns: Number(process.env.PROPERTY_RUNS ?? 500), examples: FOUND });
 });
