@@ -27,13 +27,14 @@ function transfer(from: ActualMember | undefined, to: Target, actual: ActualStat
   if (!member) roles.set(to.userKey, "admin");
 }
 
-export function planOwnership(targets: Map<string, Target>, actual: ActualState, policy: AccountPolicy): OwnershipPlan {
+/** `targets`: every person the plan places; `targetOf(key)`: the one of them with that key (a few calls, not one per person). */
+export function planOwnership(targets: readonly Target[], targetOf: (key: string) => Target | undefined, actual: ActualState, policy: AccountPolicy): OwnershipPlan {
   const actions: PlanAction[] = [];
   const handled = new Set<string>();
   const roles = new Map<string, Role>();
   const owner = [...actual.members.values()].find((m) => m.role === "owner");
-  const candidates = [...targets.values()].filter((t) => t.role === "owner");
-  const ownerTarget = owner ? targets.get(owner.userId) : undefined;
+  const candidates = targets.filter((t) => t.role === "owner");
+  const ownerTarget = owner ? targetOf(owner.userId) : undefined;
 
   if (candidates.length > 1) {
     actions.push({ type: "alert", kind: "owner_conflict", reason: { event: "owner rule", rule: candidates[0]!.person.roleRule },
@@ -50,8 +51,8 @@ export function planOwnership(targets: Map<string, Target>, actual: ActualState,
   if (!owner) {
     if (candidates.length !== 1) {
       // the database refuses members without an owner: nothing can be added until one is named
-      for (const t of targets.values()) if (!actual.members.has(t.userKey)) t.role = null;
-      if (targets.size > 0) actions.push({ type: "alert", kind: "owner_missing", reason: { event: "no owner" }, detail: "the account has no owner, so nobody can be added: add an owner rule matching one person" });
+      for (const t of targets) if (!actual.members.has(t.userKey)) t.role = null;
+      if (targets.length > 0) actions.push({ type: "alert", kind: "owner_missing", reason: { event: "no owner" }, detail: "the account has no owner, so nobody can be added: add an owner rule matching one person" });
     }
     return { actions, handled, roleAfterTransfer: roles };
   }
@@ -71,7 +72,7 @@ export function planOwnership(targets: Map<string, Target>, actual: ActualState,
   const successorUser = successorEmail ? actual.usersByEmail.get(successorEmail) : undefined;
   const successorKey = successorUser?.userId ?? (successorEmail ? `new:${successorEmail}` : undefined);
   const successorMember = successorUser ? actual.members.get(successorUser.userId) : undefined;
-  const successorTarget = successorKey ? targets.get(successorKey) : undefined;
+  const successorTarget = successorKey ? targetOf(successorKey) : undefined;
   const manualAdmin = successorMember?.managedBy === null && successorMember.role === "admin" && successorMember.status === "active";
   // a successor the IdP knows is ready if the plan keeps them an admin; one it does not, if a manual active admin
   const ready = successorTarget ? successorTarget.role === "admin" : manualAdmin;

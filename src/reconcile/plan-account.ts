@@ -30,11 +30,11 @@ type PlanWithFacts = { plan: Plan; factsOf: (userId: string) => string };
 function* planSteps({ snapshot, rules, domains, actual, now }: AccountPlanInput): Generator<void, PlanWithFacts> {
   const identities = resolveIdentities(snapshot.users, actual, rules.policy);
   yield;
-  const desired = desiredState(snapshot, rules, domains, identities.personOf);
+  const desired = desiredState(snapshot, rules, domains, identities.personKeys);
   yield;
   const plan = planChanges({ desired, actual, identities, policy: rules.policy, now });
   yield;
-  return { plan, factsOf: factsFingerprinter(snapshot, rules, identities.personOf) };
+  return { plan, factsOf: factsFingerprinter(snapshot, rules, identities.personKeys) };
 }
 
 export function planAccountWithFacts(input: AccountPlanInput): PlanWithFacts {

@@ -99,7 +99,10 @@ const ORDER: Record<PlanAction["type"], number> = {
 export function planChanges(input: PlanInput): Plan {
   const { desired, actual, identities } = input;
   const actions: PlanAction[] = [...identities.links];
-  const targets = new Map<string, Target>();
+  // an array, not a map keyed again by person: the desired people are that map already, and the few
+  // lookups ownership makes (the owner, the successor) are scans (building a second map of a million
+  // people cost a 1M-user plan a second)
+  const targets: Target[] = [];
   for (const person of desired.people.values()) {
     if (person.key.startsWith("conflict:")) {
       const conflict = identities.conflicts.get(person.key)!;
@@ -107,15 +110,19 @@ export function planChanges(input: PlanInput): Plan {
         detail: `${conflict.email} is an existing app user no IdP manages; set policy.link_by_email to let the IdP take it over` });
       continue;
     }
-    targets.set(person.key, { userKey: person.key, person, role: person.state === "assigned" ? person.role : null });
+    targets.push({ userKey: person.key, person, role: person.state === "assigned" ? person.role : null });
   }
+  const targetOf = (key: string): Target | undefined => {
+    const person = desired.people.get(key);
+    return person && targets.find((t) => t.person === person);
+  };
 
-  const ownership = planOwnership(targets, actual, input.policy);
+  const ownership = planOwnership(targets, targetOf, actual, input.policy);
   actions.push(...ownership.actions);
   const manualMembers: string[] = [];
   const linkedByPolicy = new Set(identities.links.flatMap((l) => (l.type === "link_identity" && l.via === "policy-email" ? [l.userId] : [])));
 
-  for (const target of targets.values()) {
+  for (const target of targets) {
     const { person, userKey } = target;
     const member = actual.members.get(userKey);
     if (member && member.managedBy === null && !linkedByPolicy.has(userKey)) {
@@ -149,13 +156,14 @@ export function planChanges(input: PlanInput): Plan {
   const reported = new Set(manualMembers);
   for (const member of actual.members.values()) {
     if (member.managedBy === null) {
-      if (!targets.has(member.userId) && !reported.has(member.email)) {
+      if (!desired.people.has(member.userId) && !reported.has(member.email)) {
         reported.add(member.email);
         manualMembers.push(member.email);
       }
       continue;
     }
-    if (!targets.has(member.userId) && !ownership.handled.has(member.userId)) actions.push(...removeAccess(member, undefined, input, "no IdP knows this member"));
+    // a member's id is never a conflict's key: known to the desired state is having a target
+    if (!desired.people.has(member.userId) && !ownership.handled.has(member.userId)) actions.push(...removeAccess(member, undefined, input, "no IdP knows this member"));
   }
   // values the IdP sent that grant nothing: kept, and shown to an operator (raised once while they last)
   for (const alert of desired.alerts) {

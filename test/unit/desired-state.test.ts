@@ -100,6 +100,25 @@ describe("nesting, departures, several connections", () => {
     expect(person(state, "mo@example.com")).toMatchObject({ state: "departed", role: null, connectionIds: ["c1", "c2"] });
     expect(person(state, "ned@example.com")?.state).toBe("departed");
   });
+  test("deleted identities, in whatever order the snapshot lists them: re-created in the same IdP is not departed, deleted in one of two is, deleted everywhere is deleted", () => {
+    const id = (name: string, connectionId: string, deleted: boolean) => user(name, { connectionId, email: "kit@example.com", deleted });
+    const cases: Array<{ identities: ReturnType<typeof user>[]; state: string; deleted: boolean }> = [
+      { identities: [id("k1", "c1", true), id("k2", "c1", false)], state: "assigned", deleted: false },
+      { identities: [id("k1", "c1", true), id("k2", "c2", false)], state: "departed", deleted: false },
+      { identities: [id("k1", "c1", true), id("k2", "c2", true)], state: "departed", deleted: true },
+      { identities: [id("k1", "c1", false), id("k2", "c2", true), id("k3", "c2", false)], state: "assigned", deleted: false },
+      { identities: [id("k1", "c1", false), id("k2", "c2", false), id("k3", "c2", true)], state: "assigned", deleted: false },
+      { identities: [id("k1", "c1", false), id("k2", "c1", false), id("k3", "c2", true)], state: "departed", deleted: false },
+    ];
+    for (const { identities, state, deleted } of cases) {
+      for (const order of [identities, [...identities].reverse()]) {
+        const snap = snapshot(order, [group("a", "Admins")], order.map((u): [string, string] => ["a", u.id]));
+        const kit = person(desiredState(snap, rules([{ group: "Admins", role: "admin" }]), DOMAINS), "kit@example.com");
+        expect({ ids: order.map((u) => u.id), state: kit?.state, deleted: kit?.deleted }).toEqual({ ids: order.map((u) => u.id), state, deleted });
+        expect([...kit!.connectionIds].sort()).toEqual([...new Set(order.map((u) => u.connectionId))].sort());
+      }
+    }
+  });
   test("a person known to two connections gets the union of their access", () => {
     const snap = snapshot([user("oz"), user("oz2", { connectionId: "c2", email: "OZ@example.com" })],
       [group("a", "Readers"), { ...group("b", "Writers"), connectionId: "c2" }], [["a", "oz"], ["b", "oz2"]]);
@@ -111,7 +130,7 @@ describe("nesting, departures, several connections", () => {
   });
   test("linked IdP users are keyed by their app user, whatever their email says now", () => {
     const snap = snapshot([user("pat", { email: "pat.new@example.com" })], [group("a", "Admins")], [["a", "pat"]]);
-    const state = desiredState(snap, rules([{ group: "Admins", role: "admin" }]), DOMAINS, new Map([["pat", "app-user-1"]]));
+    const state = desiredState(snap, rules([{ group: "Admins", role: "admin" }]), DOMAINS, ["app-user-1"]); // the person key of snap.users[0], pat
     expect(state.people.get("app-user-1")).toMatchObject({ role: "admin", email: "pat.new@example.com" });
   });
 });
