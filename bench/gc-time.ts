@@ -3,6 +3,18 @@
 // and the no-op: at a million users their heap is ~7.5 GiB, and how much of their time is collecting it is
 // what says whether the growth is idsync's algorithms or its memory.
 import { PerformanceObserver } from "node:perf_hooks";
+import v8 from "node:v8";
+import vm from "node:vm";
+
+/**
+ * A full collection, now. The reconcile bench runs one before each timed step, so that no step pays for
+ * collecting the one before it (a server's full runs are minutes apart, and V8 collects an idle heap in
+ * between); the pull bench measures memory after one.
+ */
+export const collectGarbage: () => void = (() => {
+  v8.setFlagsFromString("--expose-gc");
+  return vm.runInNewContext("gc") as () => void;
+})();
 
 export async function withGcTime<T>(work: () => Promise<T>): Promise<{ result: T; gcMs: number }> {
   let gcMs = 0;

@@ -42,8 +42,6 @@ import { fork, type ChildProcess } from "node:child_process";
 import { mkdirSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
-import v8 from "node:v8";
-import vm from "node:vm";
 import { auth } from "@googleapis/admin";
 import { Session } from "node:inspector/promises";
 import { writeFileSync } from "node:fs";
@@ -71,6 +69,7 @@ import { makeGraphCredential } from "../src/sources/graph/graph-credential.ts";
 import { startGraphFake, type GraphFake } from "../test/fakes/graph/graph-fake.ts";
 import { generateTenant } from "../test/fakes/graph/tenant-generator.ts";
 import { seededRandom } from "../test/fakes/seeded-random.ts";
+import { collectGarbage } from "./gc-time.ts";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const num = (name: string, fallback: number) => (process.env[name] ? Number(process.env[name]) : fallback);
@@ -120,10 +119,6 @@ async function profiled<T>(name: string, work: () => Promise<T>): Promise<T> {
 
 // ---- memory ---------------------------------------------------------------------------------------------------------
 
-const collectGarbage: () => void = (() => {
-  v8.setFlagsFromString("--expose-gc");
-  return vm.runInNewContext("gc") as () => void;
-})();
 
 /** Peak RSS over a stretch of work, sampled every 50 ms, and the RSS just before it (after a GC). */
 interface Measured<T> { result: T; wallMs: number; baselineMiB: number; peakMiB: number; growthMiB: number; heapGrowthMiB: number }

@@ -5,7 +5,8 @@
 //   2. writes the account's snapshot straight into the snapshot tables (100,000 IdP users, 5,000 groups,
 //      500,000 memberships; Owners and Admins groups) and sets 54 rules: what the reconciler reads,
 //      without spending minutes pushing it through SCIM
-//   3. times, in this process, a dry run (plan; the median of three), the first full apply and a no-op full reconcile;
+//   3. times, in this process, a dry run (plan; the median of three), the first full apply and a no-op full reconcile,
+//      each (and each baseline read) after a full GC, as the idle minutes between a server's runs would give it;
 //      baselines: reading the same rows with bare queries (for plan and no-op), and, before the apply,
 //      COPY of every row it writes (bench/copy-baseline.ts; target: the apply ≤ 3× that)
 //   4. restarts idsync with its scheduler, creates API keys for 200 members, and for each of them sends
@@ -38,7 +39,7 @@ import { reconcileAccount } from "../src/reconcile/reconcile-account.ts";
 import { createApiKey } from "../src/accounts/api-keys.ts";
 import { saveRules } from "../src/accounts/account-rules.ts";
 import { copyBaseline } from "./copy-baseline.ts";
-import { withGcTime } from "./gc-time.ts";
+import { collectGarbage, withGcTime } from "./gc-time.ts";
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), "..");
 const USERS = Number(process.env.BENCH_RECONCILE_USERS || 100_000);
@@ -154,6 +155,7 @@ async function main(): Promise<void> {
     let dry: Awaited<ReturnType<typeof reconcileAccount>> | undefined;
     for (let i = 0; i < (ONLY_DEPROVISION ? 1 : 3); i++) {
       dry = undefined;
+      collectGarbage(); // before every timed step: see gc-time.ts
       started = performance.now();
       const timed = await withGcTime(() => reconcileAccount(knex, accountId, { trigger: "bench", dryRun: true }));
       dry = timed.result;
@@ -163,6 +165,7 @@ async function main(): Promise<void> {
     const planMs = median.ms;
     const planGcMs = median.gcMs;
     log(`dry runs: ${dryRuns.map((run) => `${fixed(run.ms)} (GC ${fixed(run.gcMs)})`).join(", ")} ms`);
+    collectGarbage();
     const readMs = ONLY_DEPROVISION ? NaN : await readBaseline(client, accountId);
     const planActions = dry!.plan.actions.length;
     log(`plan (dry run): ${planActions} actions in ${fixed(planMs)} ms; reading the same rows bare: ${fixed(readMs)} ms`);
@@ -172,6 +175,7 @@ async function main(): Promise<void> {
     dry = undefined;
     const writeMs = baseline?.ms ?? NaN;
     if (baseline) await benchSql("vacuum analyze");
+    collectGarbage();
     started = performance.now();
     const first = await (async () => {
       const { status, applied, runId } = await reconcileAccount(knex, accountId, { trigger: "bench" });
@@ -191,6 +195,10 @@ async function main(): Promise<void> {
 
     // the longest the no-op held this process's event loop at once: what a SCIM answer waits behind
     const loopDelay = monitorEventLoopDelay({ resolution: 5 });
+    // the tables as the scheduler's next full run meets them, minutes later: autovacuum has been through the
+    // apply's rows (at 1M it changed little: the no-op 23.6 s with it, 22.9 s in a run without it)
+    await benchSql("vacuum analyze");
+    collectGarbage();
     loopDelay.enable();
     started = performance.now();
     const noopTimed = ONLY_DEPROVISION ? undefined : await withGcTime(() => reconcileAccount(knex, accountId, { trigger: "bench" }));
@@ -200,6 +208,7 @@ async function main(): Promise<void> {
     loopDelay.disable();
     const longestStallMs = ONLY_DEPROVISION ? NaN : loopDelay.max / 1e6;
     if (noop && noop.status !== "nothing-to-do") throw new Error(`the no-op reconcile ended ${noop.status} with ${noop.plan.actions.length} actions`);
+    collectGarbage();
     const readAgainMs = ONLY_DEPROVISION ? NaN : await readBaseline(client, accountId);
     log(`no-op full reconcile: ${fixed(noopMs)} ms (GC ${fixed(noopGcMs)} ms); reading the same rows bare: ${fixed(readAgainMs)} ms; longest event-loop stall: ${fixed(longestStallMs)} ms`);
 

@@ -1,5 +1,6 @@
 // Reads what the planner compares: the account's rules, domains and membership tables.
 import { runSql } from "../db/run-sql.ts";
+import { oneCopyEach } from "../db/one-copy-each.ts";
 import type { Executor } from "../snapshot/connection-scope.ts";
 import { loadSnapshotGroups, loadSnapshotUsers, type AccountSnapshot } from "../snapshot/account-snapshot.ts";
 import { ownerCandidateSources } from "../mapping/owner-candidates.ts";
@@ -97,15 +98,22 @@ export async function loadActualState(db: Executor, accountId: string, snapshot:
     else keysBy.set(k.created_by_user_id, [key]);
   }
   const none: never[] = [];
-  // built between the queries, not all at the end: each a shorter hold of the event loop
-  const membersByUser = new Map(members.rows.map((m) => [m.user_id, {
-    userId: m.user_id, email: m.email, role: m.role, status: m.status,
-    suspendedAt: m.suspended_at ? new Date(m.suspended_at).toISOString() : null, managedBy: m.managed_by_connection_id, rule: m.managed_by_rule,
-    grants: grantsBy.get(m.user_id) ?? none, keys: keysBy.get(m.user_id) ?? none,
-    activeSessions: sessionCount.get(m.user_id) ?? 0, pendingInvitations: sentCount.get(m.user_id) ?? 0,
-  } satisfies ActualMember]));
+  // roles, statuses, connections and rules: a handful of values, one copy each
+  const shared = oneCopyEach();
+  // built between the queries, not all at the end: each a shorter hold of the event loop; by loops, not
+  // from arrays of [key, value] pairs (a million of them, garbage at once)
+  const membersByUser = new Map<string, ActualMember>();
+  for (const m of members.rows) {
+    membersByUser.set(m.user_id, {
+      userId: m.user_id, email: m.email, role: shared(m.role), status: shared(m.status),
+      suspendedAt: m.suspended_at ? new Date(m.suspended_at).toISOString() : null, managedBy: shared(m.managed_by_connection_id), rule: shared(m.managed_by_rule),
+      grants: grantsBy.get(m.user_id) ?? none, keys: keysBy.get(m.user_id) ?? none,
+      activeSessions: sessionCount.get(m.user_id) ?? 0, pendingInvitations: sentCount.get(m.user_id) ?? 0,
+    });
+  }
   if (!scoped) identities = await runSql(db, `select idp_user_id, user_id from user_identities where account_id = ?`, [accountId]);
-  const linked = new Map<string, string>(identities!.rows.map((r) => [r.idp_user_id, r.user_id]));
+  const linked = new Map<string, string>();
+  for (const r of identities!.rows) linked.set(r.idp_user_id, r.user_id);
   if (!scoped) {
     // only the app users the planner looks up by email: those an unlinked IdP user's email names (to link
     // them), those a linked one's changed email names (a conflict) and the successor. A linked account

@@ -32,7 +32,13 @@ export function planOwnership(targets: readonly Target[], targetOf: (key: string
   const actions: PlanAction[] = [];
   const handled = new Set<string>();
   const roles = new Map<string, Role>();
-  const owner = [...actual.members.values()].find((m) => m.role === "owner");
+  let owner: ActualMember | undefined;
+  for (const m of actual.members.values()) { // a loop: no array of every member
+    if (m.role === "owner") {
+      owner = m;
+      break;
+    }
+  }
   const candidates = targets.filter((t) => t.role === "owner");
   const ownerTarget = owner ? targetOf(owner.userId) : undefined;
 

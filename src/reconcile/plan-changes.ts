@@ -78,9 +78,9 @@ function removeAccess(member: ActualMember, person: DesiredPerson | undefined, i
  * A linked person whose IdP email changed: the app user follows. Only when a single connection speaks
  * for them (two IdPs disagreeing would flip it back and forth), and never onto another user's address.
  */
-function emailChange(member: ActualMember, person: DesiredPerson, actual: ActualState): PlanAction[] {
+function emailChange(member: ActualMember, person: DesiredPerson, actual: ActualState): readonly PlanAction[] {
   const to = person.email;
-  if (!to || person.connectionIds.length !== 1 || to.toLowerCase() === member.email.toLowerCase()) return [];
+  if (!to || person.connectionIds.length !== 1 || to.toLowerCase() === member.email.toLowerCase()) return NONE;
   const reason = reasonFor(person, "email changed in the IdP");
   const holder = actual.usersByEmail.get(to.toLowerCase());
   if (holder && holder.userId !== member.userId) {
@@ -122,9 +122,11 @@ export function planChanges(input: PlanInput): Plan {
   const manualMembers: string[] = [];
   const linkedByPolicy = new Set(identities.links.flatMap((l) => (l.type === "link_identity" && l.via === "policy-email" ? [l.userId] : [])));
 
+  let membersPlaced = 0; // members with a target (each has one at most: person keys are unique)
   for (const target of targets) {
     const { person, userKey } = target;
     const member = actual.members.get(userKey);
+    if (member) membersPlaced++;
     if (member && member.managedBy === null && !linkedByPolicy.has(userKey)) {
       manualMembers.push(member.email);
       continue;
@@ -152,9 +154,10 @@ export function planChanges(input: PlanInput): Plan {
     if (member.keys.length > 0) actions.push(...planKeyChanges(member, { active: true, role, writableDomainIds: writable(member, person, role) }, input.policy, reasonFor(person, "access changed")));
   }
 
-  // managed members no IdP mentions any more lose access the same way
+  // managed members no IdP mentions any more lose access the same way; when every member had a target
+  // there are none, and a million lookups to find that out are skipped
   const reported = new Set(manualMembers);
-  for (const member of actual.members.values()) {
+  for (const member of membersPlaced === actual.members.size ? [] : actual.members.values()) {
     if (member.managedBy === null) {
       if (!desired.people.has(member.userId) && !reported.has(member.email)) {
         reported.add(member.email);

@@ -33,7 +33,8 @@ const keyOf = (kind: string, userId: string | null | undefined, detail: string) 
 /** Pure: the open alerts whose condition the plan no longer states, within what it covered. */
 export function staleAlerts(open: readonly OpenAlert[], plan: Plan, coverage: PlanCoverage): OpenAlert[] {
   // an alert is the same alert when kind, person and detail match: what the applier deduplicates on
-  const stated = new Set(plan.actions.flatMap((a) => (a.type === "alert" ? [keyOf(a.kind, a.userId, a.detail)] : [])));
+  const stated = new Set<string>();
+  for (const a of plan.actions) if (a.type === "alert") stated.add(keyOf(a.kind, a.userId, a.detail)); // no array per action of a first apply's 2 million
   return open.filter((alert) => PLANNED_KINDS.has(alert.kind) && !stated.has(keyOf(alert.kind, alert.userId, alert.detail))
     && (coverage.whole || (alert.userId !== null && coverage.userIds.has(alert.userId))));
 }
