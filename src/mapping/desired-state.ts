@@ -203,6 +203,9 @@ function addGrant(acc: Accumulator, domainId: string, access: Access, rule: stri
   if (!existing || (existing.access === "read" && access === "write")) acc.grantsByDomain.set(domainId, { domainId, access, rule });
 }
 
+/** The key of a person no app user is linked to yet: their email (or userName), lower-cased, so IdPs merge on it. */
+export const emailPersonKey = (user: SnapshotUser): string => `email:${(user.email ?? user.userName).toLowerCase()}`;
+
 const NO_GRANTS: readonly DesiredGrant[] = [];
 const ignoreFindings = () => undefined;
 
@@ -224,7 +227,7 @@ export function desiredState(
 
   for (let i = 0; i < snapshot.users.length; i++) {
     const user = snapshot.users[i]!;
-    const key = personKeys[i] ?? `email:${(user.email ?? user.userName).toLowerCase()}`;
+    const key = personKeys[i] ?? emailPersonKey(user);
     let acc = people.get(key);
     if (!acc) {
       // arrays made with their first element: `[]` then push reserves 17 slots, and three such arrays were

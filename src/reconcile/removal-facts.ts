@@ -9,7 +9,7 @@ import type { MappingRules } from "../mapping/mapping-rules.ts";
 import { groupRuleMatcher } from "../mapping/group-closure.ts";
 import { groupsMatching } from "../mapping/group-selector.ts";
 import { parseUserCondition } from "../mapping/user-condition.ts";
-import { IDSYNC_EXTENSION } from "../mapping/desired-state.ts";
+import { emailPersonKey, IDSYNC_EXTENSION } from "../mapping/desired-state.ts";
 import type { PersonKeys } from "./identity-resolution.ts";
 
 /** The fingerprint of a member no IdP of the account knows any more. */
@@ -36,7 +36,7 @@ function fingerprintIndex(snapshot: AccountSnapshot, rules: MappingRules, person
   const usersOf = new Map<string, SnapshotUser[]>();
   for (let i = 0; i < snapshot.users.length; i++) {
     const user = snapshot.users[i]!;
-    const key = personKeys[i] ?? `email:${(user.email ?? user.userName).toLowerCase()}`;
+    const key = personKeys[i] ?? emailPersonKey(user);
     const list = usersOf.get(key);
     if (list) list.push(user);
     else usersOf.set(key, [user]);
