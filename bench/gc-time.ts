@@ -1,6 +1,6 @@
 // Time this process spent in garbage collection while some work ran, from V8's "gc" performance entries
-// (each pause's duration, young and old generation alike). The reconcile bench reports it beside the plan
-// and the no-op: at a million users their heap is ~7.5 GiB, and how much of their time is collecting it is
+// (each pause's duration, young and old generation alike; this thread's only). The reconcile bench reports it
+// beside the plan: at a million users its heap is over a GiB, and how much of its time is collecting it is
 // what says whether the growth is idsync's algorithms or its memory.
 import { PerformanceObserver } from "node:perf_hooks";
 import v8 from "node:v8";
