@@ -131,7 +131,7 @@ async function readBaseline(client: pg.Client, accountId: string): Promise<numbe
  * BARE_READS in a new thread with a connection of its own, the second of two rounds (the first compiles pg's
  * code, as the no-ops before had compiled idsync's): the no-op's baseline. The no-ops run in the full-reconcile
  * thread, and this thread, which has run the dry runs and the COPY baseline, read the same rows up to 1.5×
- * slower (1M: 24–26 s against 15–18 s in a thread that had not; docs/performance.md).
+ * slower (1M: 24–26 s against 14–20 s in a thread that had not; docs/performance.md).
  */
 function readBaselineInThread(accountId: string): Promise<number> {
   const code = `const { parentPort, workerData: { url, accountId, reads } } = require("node:worker_threads");
@@ -218,7 +218,7 @@ async function main(): Promise<void> {
     // the first apply and the no-ops run where `idsync serve` on PostgreSQL runs every full reconcile: in its
     // full-reconcile thread, with that thread's own heap and pool (the dry runs above stay here, as the admin
     // API's do). Run here instead, after the dry runs and the COPY baseline, the 1M no-op took 25.8–28.6 s
-    // (GC 4.8–5.5 s of it) against 16.1–16.9 s in the thread that had just applied (docs/performance.md).
+    // (GC 4.8–5.5 s of it) against 16–22 s in the full-reconcile thread that had just applied (docs/performance.md).
     const [{ schema }] = await benchSql<{ schema: string }>("select current_schema() as schema") as [{ schema: string }];
     fullRuns = new FullReconcileThread({ url: benchUrl, schema });
     await fullRuns.start();
