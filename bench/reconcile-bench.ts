@@ -37,7 +37,7 @@ import path from "node:path";
 import pg from "pg";
 import { freePort, killAllChildrenNow, startChild, stopAllChildren, waitHealthy, type Child } from "./processes.ts";
 import { closeAgent, request, SCIM_JSON, URN } from "./preload.ts";
-import { fixed, machineInfo, table, writeResults } from "./report.ts";
+import { fixed, machineInfo, median, table, writeResults } from "./report.ts";
 import { sampleMemory } from "./memory-sampler.ts";
 import { benchUrl, createBenchDatabase, dropBenchDatabase, benchSql } from "./bench-db.ts";
 import { postgresKnex } from "../src/db/database.ts";
@@ -201,9 +201,9 @@ async function main(): Promise<void> {
       dry = timed.result;
       dryRuns.push({ ms: performance.now() - started, gcMs: timed.gcMs });
     }
-    const median = [...dryRuns].sort((a, b) => a.ms - b.ms)[Math.floor(dryRuns.length / 2)]!;
-    const planMs = median.ms;
-    const planGcMs = median.gcMs;
+    const middleDryRun = median(dryRuns, (run) => run.ms);
+    const planMs = middleDryRun.ms;
+    const planGcMs = middleDryRun.gcMs;
     log(`dry runs: ${dryRuns.map((run) => `${fixed(run.ms)} (GC ${fixed(run.gcMs)})`).join(", ")} ms`);
     collectGarbage();
     const readMs = ONLY_DEPROVISION ? NaN : await readBaseline(client, accountId);
@@ -259,7 +259,7 @@ async function main(): Promise<void> {
     }
     await fullRuns.stop();
     fullRuns = undefined;
-    const noopMs = [...noopRuns].sort((a, b) => a - b)[Math.floor(noopRuns.length / 2)] ?? NaN;
+    const noopMs = noopRuns.length > 0 ? median(noopRuns, (ms) => ms) : NaN;
     const longestStallMs = ONLY_DEPROVISION ? NaN : loopDelay.max / 1e6;
     collectGarbage();
     const readAgainMs = ONLY_DEPROVISION ? NaN : await readBaselineInThread(accountId);

@@ -37,6 +37,11 @@ export function evaluateTargets(results: WorkloadResult[]): Target[] {
   return targets;
 }
 
+/** The middle of `values` ordered by `by` (of an even count, the upper one): a bench's figure from repeated runs. */
+export function median<T>(values: readonly T[], by: (value: T) => number): T {
+  return [...values].sort((a, b) => by(a) - by(b))[Math.floor(values.length / 2)]!;
+}
+
 export const fixed = (n: number, digits = 0) => (Number.isFinite(n) ? n.toFixed(digits) : "—");
 
 export function table(header: string[], rows: string[][]): string {

@@ -15,14 +15,13 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
 import { freePort, killAllChildrenNow, startChild, stopAllChildren, type Child } from "./processes.ts";
-import { fixed, machineInfo, table, writeResults } from "./report.ts";
+import { fixed, machineInfo, median, table, writeResults } from "./report.ts";
 
 const ROOT = fileURLToPath(new URL("..", import.meta.url));
 const RUNS = Number(process.env.BENCH_STARTUP_RUNS || 3);
 const TARGETS = { firstStartMs: 6000, restartMs: 2000 };
 const NPM = process.platform === "win32" ? "npm.cmd" : "npm";
 const log = (line: string) => process.stdout.write(`${line}\n`);
-const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 
 /** Polls every 10 ms until `ready` answers; fails if the child exits first or after 60 s. */
 async function waitFor(child: Child, ready: () => Promise<boolean>): Promise<void> {
@@ -96,9 +95,9 @@ async function main(): Promise<void> {
       log(`restart ${run + 1}: ${fixed(again.ms)} ms`);
     }
 
-    const baselineMs = median(baselines);
-    const firstStartMs = median(firsts);
-    const restartMs = median(restarts);
+    const baselineMs = median(baselines, (ms) => ms);
+    const firstStartMs = median(firsts, (ms) => ms);
+    const restartMs = median(restarts, (ms) => ms);
     log("");
     log(table(["step", "idsync", "baseline", "ratio", "target", "verdict"], [
       ["first start → first SCIM 200", `${fixed(firstStartMs)} ms`, `${fixed(baselineMs)} ms`, fixed(firstStartMs / baselineMs, 1), `≤ ${TARGETS.firstStartMs} ms`, firstStartMs <= TARGETS.firstStartMs ? "PASS" : "FAIL"],
